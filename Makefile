@@ -1,0 +1,105 @@
+# mantis.datalayer — developer and CI entry points.
+#
+#   make test                 everything CI runs: set-up, lint, unit, integration, Molecule
+#   make lint | unit | integration | molecule | sanity
+#   make molecule SCENARIOS=smoke        one Molecule scenario
+#   make integration PYTEST_ARGS='-k postgres'   some integration tests
+#
+# Every target installs what it needs first (virtualenv, Docker engine, test images),
+# so a fresh Debian machine needs nothing but `make` and root.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+VENV ?= .venv
+PYTHON ?= python3
+DISTS ?= trixie bookworm
+SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
+PYTEST_ARGS ?=
+
+# A tree in which this checkout is the collection mantis.datalayer, so that
+# ansible-playbook and the integration tests resolve mantis.datalayer.* from the
+# working copy itself.
+COLLECTIONS_DIR := $(CURDIR)/.cache/collections
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS_DIR)
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export PY_COLORS := 0
+export ANSIBLE_FORCE_COLOR := 0
+
+STAMP_VENV := $(VENV)/.installed-$(shell cat requirements-dev.txt | sha256sum | cut -c1-12)
+
+.PHONY: help test bootstrap venv docker images collection lint yamllint ruff ansible-lint \
+        sanity unit integration molecule build changelog clean
+
+help:
+	@sed -n '2,9p' Makefile | sed 's/^# \{0,1\}//'
+
+test: bootstrap lint unit integration molecule
+	@echo "make test: all suites passed"
+
+bootstrap: venv docker images collection
+
+venv: $(STAMP_VENV)
+
+$(STAMP_VENV): requirements-dev.txt
+	@command -v $(PYTHON) >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv; }
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV) || { \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@rm -f $(VENV)/.installed-* && touch $@
+
+docker:
+	@tests/support/ensure-docker.sh
+
+images: docker
+	@for dist in $(DISTS); do tests/support/image/build.sh $$dist; done
+
+collection:
+	@mkdir -p $(COLLECTIONS_DIR)/ansible_collections/mantis
+	@ln -sfn $(CURDIR) $(COLLECTIONS_DIR)/ansible_collections/mantis/datalayer
+
+lint: venv yamllint ruff ansible-lint sanity
+
+yamllint:
+	yamllint --strict .
+
+ruff:
+	ruff check .
+	ruff format --check .
+
+ansible-lint: collection
+	ansible-lint --profile production
+
+# ansible-test must run from a directory named ansible_collections/mantis/datalayer;
+# it gets a copy of the tracked files there. Its pip bootstrap is served offline
+# (tests/support/get_pip_standin.py).
+SANITY_DIR := $(CURDIR)/.cache/sanity/ansible_collections/mantis/datalayer
+sanity: venv
+	@mkdir -p ~/.ansible/test/cache
+	@cp tests/support/get_pip_standin.py ~/.ansible/test/cache/get_pip_24_2.py
+	@rm -rf $(SANITY_DIR) && mkdir -p $(SANITY_DIR)
+	@git ls-files -co --exclude-standard -z | grep -zv '^\.cache/' | xargs -0 cp --parents -t $(SANITY_DIR)
+	cd $(SANITY_DIR) && ansible-test sanity --python 3.11 --requirements --color no
+
+unit: venv collection
+	pytest tests/unit $(PYTEST_ARGS)
+
+integration: bootstrap
+	pytest tests/integration $(PYTEST_ARGS)
+
+molecule: bootstrap
+	@test -n "$(SCENARIOS)" || { echo "molecule: no scenario found" >&2; exit 1; }
+	@for scenario in $(SCENARIOS); do \
+	  echo "== molecule test -s $$scenario"; \
+	  molecule test -s $$scenario || exit 1; \
+	done
+
+build: venv
+	ansible-galaxy collection build --force --output-path .cache/dist
+
+changelog: venv
+	antsibull-changelog release
+
+clean:
+	rm -rf .cache tests/output

@@ -1,0 +1,39 @@
+"""Fixtures for integration tests: real servers in throwaway systemd test hosts."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.support.containers import docker_available
+from tests.support.servers import start_postgres, start_redis
+
+
+def _name(kind: str) -> str:
+    # The pid keeps two test runs (or two helpers) on one machine apart.
+    return f"mantis-it-{kind}-{os.getpid()}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _require_docker():
+    if not docker_available():
+        pytest.fail("no Docker engine answers: run the integration tests with `make integration`")
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    server = start_postgres(_name("postgres"))
+    try:
+        yield server
+    finally:
+        server.host.remove()
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    server = start_redis(_name("redis"))
+    try:
+        yield server
+    finally:
+        server.host.remove()
