@@ -29,7 +29,7 @@ export ANSIBLE_FORCE_COLOR := 0
 
 STAMP_VENV := $(VENV)/.installed-$(shell cat requirements-dev.txt | sha256sum | cut -c1-12)
 
-.PHONY: help test bootstrap venv docker images collection lint yamllint ruff ansible-lint \
+.PHONY: help test bootstrap venv host-tools docker images collection lint yamllint ruff ansible-lint \
         sanity unit integration molecule build changelog clean
 
 help:
@@ -38,7 +38,7 @@ help:
 test: bootstrap lint unit integration molecule
 	@echo "make test: all suites passed"
 
-bootstrap: venv docker images collection
+bootstrap: venv host-tools docker images collection
 
 venv: $(STAMP_VENV)
 
@@ -48,6 +48,16 @@ $(STAMP_VENV): requirements-dev.txt
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@rm -f $(VENV)/.installed-* && touch $@
+
+# Debian packages the tests use on this machine: debootstrap builds the images,
+# shellcheck is run by ansible-test sanity on the project's shell scripts.
+HOST_TOOLS := debootstrap shellcheck
+host-tools:
+	@missing=""; for tool in $(HOST_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
 
 docker:
 	@tests/support/ensure-docker.sh
@@ -75,11 +85,14 @@ ansible-lint: collection
 # it gets a copy of the tracked files there. Its pip bootstrap is served offline
 # (tests/support/get_pip_standin.py).
 SANITY_DIR := $(CURDIR)/.cache/sanity/ansible_collections/mantis/datalayer
-sanity: venv
+sanity: venv host-tools
 	@mkdir -p ~/.ansible/test/cache
 	@cp tests/support/get_pip_standin.py ~/.ansible/test/cache/get_pip_24_2.py
 	@rm -rf $(SANITY_DIR) && mkdir -p $(SANITY_DIR)
 	@git ls-files -co --exclude-standard -z | grep -zv '^\.cache/' | xargs -0 cp --parents -t $(SANITY_DIR)
+	@# ansible-test lists targets with git; the copy is its own repository so the
+	@# ignored .cache/ of this checkout does not hide every file from it.
+	@cd $(SANITY_DIR) && git init -q && git add -A
 	cd $(SANITY_DIR) && ansible-test sanity --python 3.11 --requirements --color no
 
 unit: venv collection
