@@ -205,8 +205,15 @@ def plan_config(current, desired, immutable=IMMUTABLE_SETTINGS):
     return to_set, restart_required
 
 
+# Settings CONFIG REWRITE writes as one line per item ("save 3600 1" / "save 300 100").
+REPEATED_SETTINGS = frozenset(["save"])
+
+
 def parse_config_file(path, names):
-    """The last value of each setting in `names` found in a redis.conf (no includes)."""
+    """The value of each setting in `names` found in a redis.conf (no includes).
+
+    The last line wins, except for REPEATED_SETTINGS, whose lines add up.
+    """
     found = {}
     with open(path) as handle:
         for line in handle:
@@ -215,8 +222,10 @@ def parse_config_file(path, names):
                 continue
             name = words[0].lower()
             if name in names:
-                value = words[1] if len(words) > 1 else ""
-                found[name] = normalize_value(value.replace('"', "").replace("'", ""))
+                value = normalize_value((words[1] if len(words) > 1 else "").replace('"', "").replace("'", ""))
+                if name in REPEATED_SETTINGS and found.get(name) and value:
+                    value = found[name] + " " + value
+                found[name] = value
     return found
 
 

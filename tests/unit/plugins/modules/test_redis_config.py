@@ -65,3 +65,18 @@ def test_config_file_values_use_the_last_occurrence(tmp_path):
         "appendonly": "no",
         "save": "",
     }
+
+
+def test_repeated_save_lines_add_up_as_config_rewrite_writes_them(tmp_path):
+    conf = tmp_path / "redis.conf"
+    conf.write_text("save 3600 1\nsave 300 100\nsave 60 10000\nmaxmemory 1mb\nmaxmemory 2mb\n")
+    assert parse_config_file(str(conf), {"save", "maxmemory"}) == {
+        "save": "3600 1 300 100 60 10000",
+        "maxmemory": "2097152",
+    }
+
+
+def test_an_empty_save_line_disables_snapshots(tmp_path):
+    conf = tmp_path / "redis.conf"
+    conf.write_text('save ""\n')
+    assert parse_config_file(str(conf), {"save"}) == {"save": ""}
