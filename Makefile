@@ -4,6 +4,7 @@
 #   make lint | unit | integration | molecule | sanity
 #   make molecule SCENARIOS=smoke        one Molecule scenario
 #   make integration PYTEST_ARGS='-k postgres'   some integration tests
+#   make bench-redis          Redis GET/SET latency on a provisioned host vs. a baseline
 #
 # Every target installs what it needs first (virtualenv, Docker engine, test images),
 # so a fresh Debian machine needs nothing but `make` and root.
@@ -30,10 +31,10 @@ export ANSIBLE_FORCE_COLOR := 0
 STAMP_VENV := $(VENV)/.installed-$(shell cat requirements-dev.txt | sha256sum | cut -c1-12)
 
 .PHONY: help test bootstrap venv host-tools docker images collection lint yamllint ruff ansible-lint \
-        sanity unit integration molecule build changelog clean
+        sanity unit integration molecule bench-redis build changelog clean
 
 help:
-	@sed -n '2,9p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,10p' Makefile | sed 's/^# \{0,1\}//'
 
 test: bootstrap lint unit integration molecule
 	@echo "make test: all suites passed"
@@ -107,6 +108,11 @@ molecule: bootstrap
 	  echo "== molecule test -s $$scenario"; \
 	  molecule test -s $$scenario || exit 1; \
 	done
+
+# Benchmarks print figures (and ratios against a baseline measured in the same run);
+# they are not part of `make test`.
+bench-redis: bootstrap
+	python -m tests.benchmarks.redis_latency
 
 build: venv
 	ansible-galaxy collection build --force --output-path .cache/dist

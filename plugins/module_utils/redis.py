@@ -110,7 +110,7 @@ class RedisClient:
             count = int(rest)
             if count < 0:
                 return None
-            return [self._read_reply() for _ in range(count)]
+            return [self._read_reply() for _index in range(count)]
         raise RedisConnectionError("unexpected reply from %s: %r" % (self.where, line[:40]))
 
 

@@ -45,11 +45,13 @@ options:
     default: true
 attributes:
   check_mode:
+    description: Reads the server and reports what would change; sends no CONFIG SET or CONFIG REWRITE.
     support: full
   diff_mode:
+    description: Shows the managed settings before and after (secrets masked).
     support: full
 author:
-  - MANTIS data layer team
+  - MANTIS data layer team (@mantis-datalayer)
 """
 
 EXAMPLES = r"""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import redis
 
@@ -17,6 +19,16 @@ def client(redis_server):
     client.config_rewrite()
     yield client
     client.close()
+
+
+def wait_until_answering(client, attempts=50):
+    for _attempt in range(attempts):
+        try:
+            client.ping()
+            return
+        except redis.ConnectionError:
+            time.sleep(0.1)
+    raise AssertionError("Redis did not answer after the restart")
 
 
 def config(redis_server, settings, check=False, diff=False, **extra):
@@ -56,14 +68,7 @@ def test_changes_apply_live_persist_and_survive_a_restart(redis_server, client):
 
     redis_server.host.sh("systemctl restart redis-server")
     restarted = redis.Redis(host="127.0.0.1", port=redis_server.port, decode_responses=True)
-    for _ in range(50):
-        try:
-            restarted.ping()
-            break
-        except redis.ConnectionError:
-            import time
-
-            time.sleep(0.1)
+    wait_until_answering(restarted)
     assert restarted.config_get("maxmemory")["maxmemory"] == "67108864"
     assert restarted.config_get("maxmemory-policy")["maxmemory-policy"] == "volatile-lru"
 
