@@ -24,7 +24,7 @@ description:
     C(no_log=true) and store the value where it belongs (for example a file with mode C(0600) on
     the controller, as the C(mantis.datalayer.influxdb) role does); never print it.
 version_added: 0.1.0
-author: MANTIS data layer team
+author: MANTIS data layer team (@mantis-datalayer)
 extends_documentation_fragment:
   - mantis.datalayer.influxdb
 options:
@@ -75,8 +75,10 @@ options:
     default: present
 attributes:
   check_mode:
+    description: Reads the server and reports what would change; changes nothing.
     support: full
   diff_mode:
+    description: Returns the settings before and after in RV(diff).
     support: full
 notes:
   - The org option (O(org)) is required. The token in O(token) must hold every permission it grants.

@@ -17,7 +17,7 @@ description:
   - Updates the description, the retention period and the shard-group duration in place; the
     data in the bucket is kept. A bucket is deleted only with O(state=absent).
 version_added: 0.1.0
-author: MANTIS data layer team
+author: MANTIS data layer team (@mantis-datalayer)
 extends_documentation_fragment:
   - mantis.datalayer.influxdb
 options:
@@ -50,8 +50,10 @@ options:
     type: raw
 attributes:
   check_mode:
+    description: Reads the server and reports what would change; changes nothing.
     support: full
   diff_mode:
+    description: Returns the settings before and after in RV(diff).
     support: full
 notes:
   - The org option (O(org)) is required.

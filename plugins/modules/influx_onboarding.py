@@ -21,7 +21,7 @@ description:
     with C(no_log=true), and store the value where it belongs (for example a file with mode
     C(0600) on the controller, as the C(mantis.datalayer.influxdb) role does); never print it.
 version_added: 0.1.0
-author: MANTIS data layer team
+author: MANTIS data layer team (@mantis-datalayer)
 extends_documentation_fragment:
   - mantis.datalayer.influxdb
 options:
@@ -38,7 +38,9 @@ options:
     type: str
     required: true
   password:
-    description: Password of the first user, at least 8 characters. Never shown in output.
+    description:
+      - Password of the first user, at least 8 characters. Never shown in output.
+      - Checked only when onboarding is still allowed.
     type: str
     required: true
   bucket:
@@ -52,8 +54,10 @@ options:
     default: 0
 attributes:
   check_mode:
+    description: Reads the server and reports what would change; changes nothing.
     support: full
   diff_mode:
+    description: Returns the settings before and after in RV(diff).
     support: full
 seealso:
   - module: mantis.datalayer.influx_bucket
@@ -150,14 +154,15 @@ def main():
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     client = InfluxDBClient(module)
-    try:
-        body = onboarding_request(module.params)
-    except (ValueError, DurationError) as exc:
-        module.fail_json(msg=str(exc), requests=[])
     result = dict(changed=False, onboarded=False)
     try:
         allowed = bool((client.read("/api/v2/setup", authenticated=False) or {}).get("allowed"))
         if allowed:
+            # Validated only when used: a set-up server needs no admin password.
+            try:
+                body = onboarding_request(module.params)
+            except (ValueError, DurationError) as exc:
+                client.fail(exc)
             result.update(changed=True, onboarded=True)
             if module.check_mode:
                 client.requests.append("POST /api/v2/setup")

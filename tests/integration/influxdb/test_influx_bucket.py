@@ -76,7 +76,7 @@ def test_delete_only_with_state_absent(influx):
 
 
 def test_lookup_is_scoped_to_the_org(influx):
-    status, _ = influx.call("POST", "/api/v2/orgs", body={"name": "plant-2"})
+    status, _body = influx.call("POST", "/api/v2/orgs", body={"name": "plant-2"})
     assert status == 201
     run_module(MODULE, influx.connection(name="sensors", retention="30d"))
     other = run_module(MODULE, dict(influx.connection(name="sensors", retention="7d"), org="plant-2"))
@@ -132,3 +132,15 @@ def test_token_never_in_output(influx):
     ]
     for output in outputs:
         assert influx.operator_token not in output
+
+
+def test_org_module_creates_updates_and_deletes(influx):
+    org_module = "mantis.datalayer.influx_org"
+    created = run_module(org_module, dict(influx.connection(description="plant 2"), org="plant-2"))
+    assert created.changed, created.output
+    assert influx.call("GET", "/api/v2/orgs", query={"org": "plant-2"})[1]["orgs"][0]["description"] == "plant 2"
+    assert not run_module(org_module, dict(influx.connection(description="plant 2"), org="plant-2")).changed
+    check = run_module(org_module, dict(influx.connection(), org="plant-2", state="absent"), check=True)
+    assert check.changed and influx.call("GET", "/api/v2/orgs", query={"org": "plant-2"})[0] == 200
+    gone = run_module(org_module, dict(influx.connection(), org="plant-2", state="absent"))
+    assert gone.changed and influx.call("GET", "/api/v2/orgs", query={"org": "plant-2"})[0] == 404

@@ -50,3 +50,9 @@ def test_bad_input(fresh_influx):
     bad = run_module(MODULE, args(fresh_influx, retention="a while"))
     assert bad.failed and bad.result["msg"].startswith("retention:")
     assert fresh_influx.call("GET", "/api/v2/setup")[1] == {"allowed": True}
+
+
+def test_set_up_server_needs_no_password(fresh_influx):
+    fresh_influx.onboard("operator-token-0123456789")
+    result = run_module(MODULE, args(fresh_influx, password=""))
+    assert not result.failed and not result.changed, result.output

@@ -429,7 +429,7 @@ class Handler(BaseHTTPRequestHandler):
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        headers = {k: v for k, v in self.headers.items()}
+        headers = dict(self.headers.items())
         content_type = self.headers.get("Content-Type", "")
         host_url = "http://%s:%d" % self.server.server_address[:2]
         request_record = (host_url, self.command.lower(), parts.path, query, headers, body, content_type)
@@ -450,7 +450,7 @@ class Handler(BaseHTTPRequestHandler):
         response_type = "application/json; charset=utf-8" if payload is not None else ""
         if app.contract is not None:
             try:
-                app.contract.check_response(*request_record, status, data, response_type.split(";")[0])
+                app.contract.check_response(*request_record, status, data, response_type.split(";", maxsplit=1)[0])
             except app.contract_error as exc:
                 # The test double broke the contract: answer 500 so the test that caused it fails.
                 app.violations.append("%s %s -> %d: %s" % (self.command, parts.path, status, exc))

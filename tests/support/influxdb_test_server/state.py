@@ -141,7 +141,7 @@ class State:
         """The authorization behind an ``Authorization: Token <t>`` header, or 401."""
         if not header:
             raise unauthorized()
-        scheme, _, token = header.partition(" ")
+        scheme, _space, token = header.partition(" ")
         if scheme not in ("Token", "Bearer") or not token.strip():
             raise unauthorized()
         for auth in self.data["authorizations"].values():

@@ -87,7 +87,7 @@ def test_a_request_that_breaks_the_contract_is_rejected(onboarded):
     assert status == 400 and error["code"] == "invalid"
     assert "does not match the InfluxDB v2 API" in error["message"]
     assert len(onboarded.rejected) == 1
-    status, _ = onboarded.call("GET", "/api/v2/buckets", token=OPERATOR, query={"limit": "many"})
+    status, _body = onboarded.call("GET", "/api/v2/buckets", token=OPERATOR, query={"limit": "many"})
     assert status == 400
 
 
@@ -134,12 +134,12 @@ def test_retention_rules(onboarded):
 def test_pagination_with_offset_limit_and_after(onboarded):
     for number in range(5):
         create_bucket(onboarded, "b%d" % number)
-    _, all_buckets = onboarded.call("GET", "/api/v2/buckets", token=OPERATOR, query={"org": "mantis-org"})
+    _status, all_buckets = onboarded.call("GET", "/api/v2/buckets", token=OPERATOR, query={"org": "mantis-org"})
     ids = [b["id"] for b in all_buckets["buckets"]]
     assert len(ids) == 8  # 5 + onboarding bucket + _monitoring + _tasks
-    _, first = onboarded.call("GET", "/api/v2/buckets", token=OPERATOR, query={"org": "mantis-org", "limit": 3})
+    _status, first = onboarded.call("GET", "/api/v2/buckets", token=OPERATOR, query={"org": "mantis-org", "limit": 3})
     assert [b["id"] for b in first["buckets"]] == ids[:3] and "next" in first["links"]
-    _, second = onboarded.call(
+    _status, second = onboarded.call(
         "GET", "/api/v2/buckets", token=OPERATOR, query={"org": "mantis-org", "limit": 3, "offset": 3}
     )
     assert [b["id"] for b in second["buckets"]] == ids[3:6]
@@ -151,10 +151,10 @@ def test_pagination_with_offset_limit_and_after(onboarded):
 
 
 def test_scoped_tokens_and_writes(onboarded):
-    _, sensors = create_bucket(onboarded, "sensors", every=30 * 86400)
+    _status, sensors = create_bucket(onboarded, "sensors", every=30 * 86400)
     status, writer = create_token(onboarded, "write", sensors["id"], description="writer")
     assert status == 201 and writer["token"]
-    _, reader = create_token(onboarded, "read", sensors["id"], description="reader")
+    _status, reader = create_token(onboarded, "read", sensors["id"], description="reader")
     lines = b"sensor_readings,asset_id=a1 value=1.5 1700000000000000000\nsensor_readings,asset_id=a2 value=2\n"
     query = {"org": "mantis-org", "bucket": "sensors"}
     assert onboarded.call("POST", "/api/v2/write", token=writer["token"], query=query, body=lines, content_type=LP) == (
@@ -182,9 +182,9 @@ def test_scoped_tokens_and_writes(onboarded):
 
 
 def test_token_values_are_shown_only_on_create(onboarded):
-    _, sensors = create_bucket(onboarded, "sensors")
-    _, writer = create_token(onboarded, "write", sensors["id"])
-    _, listing = onboarded.call("GET", "/api/v2/authorizations", token=OPERATOR, query={"org": "mantis-org"})
+    _status, sensors = create_bucket(onboarded, "sensors")
+    _status, writer = create_token(onboarded, "write", sensors["id"])
+    _status, listing = onboarded.call("GET", "/api/v2/authorizations", token=OPERATOR, query={"org": "mantis-org"})
     assert all("token" not in a for a in listing["authorizations"])
     assert "token" not in onboarded.call("GET", "/api/v2/authorizations/" + writer["id"], token=OPERATOR)[1]
     _status, filtered = onboarded.call("GET", "/api/v2/authorizations", token=OPERATOR, query={"user": "admin"})
@@ -192,8 +192,8 @@ def test_token_values_are_shown_only_on_create(onboarded):
 
 
 def test_status_description_and_delete_of_tokens(onboarded):
-    _, sensors = create_bucket(onboarded, "sensors")
-    _, writer = create_token(onboarded, "write", sensors["id"])
+    _status, sensors = create_bucket(onboarded, "sensors")
+    _status, writer = create_token(onboarded, "write", sensors["id"])
     path = "/api/v2/authorizations/" + writer["id"]
     status, patched = onboarded.call("PATCH", path, token=OPERATOR, body={"status": "inactive", "description": "off"})
     assert status == 200 and patched["status"] == "inactive" and patched["description"] == "off"
@@ -203,9 +203,9 @@ def test_status_description_and_delete_of_tokens(onboarded):
 
 
 def test_a_token_cannot_grant_more_than_it_holds(onboarded):
-    _, _sensors = create_bucket(onboarded, "sensors")
+    _status, _sensors = create_bucket(onboarded, "sensors")
     oid = org_id(onboarded)
-    _, manager = onboarded.call(
+    _status, manager = onboarded.call(
         "POST",
         "/api/v2/authorizations",
         token=OPERATOR,
@@ -217,7 +217,7 @@ def test_a_token_cannot_grant_more_than_it_holds(onboarded):
             ],
         },
     )
-    status, _ = onboarded.call(
+    status, _body = onboarded.call(
         "POST",
         "/api/v2/authorizations",
         token=manager["token"],

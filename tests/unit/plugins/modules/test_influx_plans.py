@@ -53,9 +53,9 @@ def test_nothing_to_do_when_equal_or_unmanaged():
 
 def test_update_only_what_differs():
     assert plan_bucket(CURRENT, desired(description="new"), "present") == ("update", {"description": "new"})
-    _, body = plan_bucket(CURRENT, desired(retention="90d"), "present")
+    _action, body = plan_bucket(CURRENT, desired(retention="90d"), "present")
     assert body == {"retentionRules": [{"type": "expire", "everySeconds": 90 * DAY}]}
-    _, body = plan_bucket(CURRENT, desired(shard_group_duration="1h"), "present")
+    _action, body = plan_bucket(CURRENT, desired(shard_group_duration="1h"), "present")
     assert body["retentionRules"] == [{"type": "expire", "everySeconds": 30 * DAY, "shardGroupDurationSeconds": 3600}]
 
 
