@@ -35,6 +35,13 @@ options:
     description: Seconds to wait for each HTTP request.
     type: int
     default: 10
+attributes:
+  check_mode:
+    description: Reads the server and reports what would change; changes nothing.
+    support: full
+  diff_mode:
+    description: Returns the state before and after in RV(diff).
+    support: full
 notes:
   - Uses only the Python standard library and ansible-core on the host that runs the module;
     the InfluxDB API is usually reached from the controller (C(delegate_to=localhost)) or from

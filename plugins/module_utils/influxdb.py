@@ -21,6 +21,30 @@ from ansible.module_utils.urls import open_url
 
 PAGE_SIZE = 100
 
+# Resource types a token permission can name (the Resource schema of the v2 API).
+RESOURCE_TYPES = (
+    "authorizations",
+    "buckets",
+    "dashboards",
+    "orgs",
+    "tasks",
+    "telegrafs",
+    "users",
+    "variables",
+    "secrets",
+    "labels",
+    "views",
+    "documents",
+    "notificationRules",
+    "notificationEndpoints",
+    "checks",
+    "dbrp",
+    "annotations",
+    "sources",
+    "scrapers",
+    "notebooks",
+)
+
 
 def influxdb_argument_spec():
     """Connection options shared by every InfluxDB module (documented in doc_fragments/influxdb.py)."""
@@ -144,23 +168,27 @@ class InfluxDBClient:
             offset += len(batch)
 
     # -- lookups -------------------------------------------------------------
-    def org_id(self, name=None):
-        """The ID of organisation ``name`` (default: the org option), or a clear error."""
-        name = name or self.params.get("org")
-        if not name:
-            raise InfluxDBError("org is required: the name of the organization")
+    def find_org(self, name):
+        """The organisation called ``name`` (a 404 from the name filter means none), or None."""
         try:
             orgs = (self.read("/api/v2/orgs", {"org": name}) or {}).get("orgs") or []
         except InfluxDBError as exc:
             if exc.status != 404:
                 raise
             orgs = []
-        for org in orgs:
-            if org.get("name") == name:
-                return org["id"]
-        raise InfluxDBError(
-            "org: organization %r not found on %s (or the token may not read it)" % (name, self.url), status=404
-        )
+        return next((org for org in orgs if org.get("name") == name), None)
+
+    def org_id(self, name=None):
+        """The ID of organisation ``name`` (default: the org option), or a clear error."""
+        name = name or self.params.get("org")
+        if not name:
+            raise InfluxDBError("org is required: the name of the organization")
+        org = self.find_org(name)
+        if org is None:
+            raise InfluxDBError(
+                "org: organization %r not found on %s (or the token may not read it)" % (name, self.url), status=404
+            )
+        return org["id"]
 
     def find_bucket(self, org_id, name):
         """The bucket called ``name`` in the organisation (a paginated, org-scoped lookup), or None."""
@@ -168,6 +196,13 @@ class InfluxDBClient:
             if bucket.get("name") == name and bucket.get("orgID") == org_id:
                 return bucket
         return None
+
+    def exit(self, changed, before, after, **result):
+        """Finish the module: ``changed``, ``requests``, the other results, and ``diff`` in diff mode."""
+        result.update(changed=changed, requests=self.requests)
+        if self.module._diff:
+            result["diff"] = dict(before=before, after=after)
+        self.module.exit_json(**result)
 
     def fail(self, exc, **result):
         result.setdefault("requests", self.requests)

@@ -73,13 +73,6 @@ options:
     type: str
     choices: [present, absent]
     default: present
-attributes:
-  check_mode:
-    description: Reads the server and reports what would change; changes nothing.
-    support: full
-  diff_mode:
-    description: Returns the settings before and after in RV(diff).
-    support: full
 notes:
   - The org option (O(org)) is required. The token in O(token) must hold every permission it grants.
 seealso:
@@ -158,6 +151,7 @@ diff:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.mantis.datalayer.plugins.module_utils.influxdb import (
+    RESOURCE_TYPES,
     InfluxDBClient,
     InfluxDBError,
     influxdb_argument_spec,
@@ -242,28 +236,7 @@ def main():
                 type=dict(
                     type="str",
                     default="buckets",
-                    choices=[
-                        "authorizations",
-                        "buckets",
-                        "dashboards",
-                        "orgs",
-                        "tasks",
-                        "telegrafs",
-                        "users",
-                        "variables",
-                        "secrets",
-                        "labels",
-                        "views",
-                        "documents",
-                        "notificationRules",
-                        "notificationEndpoints",
-                        "checks",
-                        "dbrp",
-                        "annotations",
-                        "sources",
-                        "scrapers",
-                        "notebooks",
-                    ],
+                    choices=list(RESOURCE_TYPES),
                 ),
                 name=dict(type="str"),
                 id=dict(type="str"),
@@ -327,10 +300,8 @@ def main():
                 )
     except (InfluxDBError, ValueError) as exc:
         client.fail(exc)
-    result.update(changed=bool(actions), authorization=after, requests=client.requests)
-    if module._diff:
-        result["diff"] = dict(before=before, after=after)
-    module.exit_json(**result)
+    result.pop("changed")
+    client.exit(bool(actions), before, after, authorization=after, **result)
 
 
 if __name__ == "__main__":

@@ -48,13 +48,6 @@ options:
       - Omit to let the server choose (1 hour for retentions under 2 days, 1 day under
         6 months, 7 days otherwise) and to leave an existing value alone.
     type: raw
-attributes:
-  check_mode:
-    description: Reads the server and reports what would change; changes nothing.
-    support: full
-  diff_mode:
-    description: Returns the settings before and after in RV(diff).
-    support: full
 notes:
   - The org option (O(org)) is required.
 seealso:
@@ -304,10 +297,7 @@ def main():
             client.change("DELETE", "/api/v2/buckets/%s" % current["id"])
     except InfluxDBError as exc:
         client.fail(exc)
-    result = dict(changed=action is not None, bucket=after, requests=client.requests)
-    if module._diff:
-        result["diff"] = dict(before=current, after=after)
-    module.exit_json(**result)
+    client.exit(action is not None, current, after, bucket=after)
 
 
 if __name__ == "__main__":

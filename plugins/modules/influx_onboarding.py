@@ -52,13 +52,6 @@ options:
       - Retention of the first bucket, as seconds or a duration (V(30d), V(720h)); V(0) keeps data forever.
     type: raw
     default: 0
-attributes:
-  check_mode:
-    description: Reads the server and reports what would change; changes nothing.
-    support: full
-  diff_mode:
-    description: Returns the settings before and after in RV(diff).
-    support: full
 seealso:
   - module: mantis.datalayer.influx_bucket
   - module: mantis.datalayer.influx_authorization
@@ -174,10 +167,8 @@ def main():
                     result["operator_token"] = (created.get("auth") or {}).get("token", "")
     except InfluxDBError as exc:
         client.fail(exc)
-    result["requests"] = client.requests
-    if module._diff:
-        result["diff"] = dict(before=dict(set_up=not allowed), after=dict(set_up=True))
-    module.exit_json(**result)
+    changed = result.pop("changed")
+    client.exit(changed, dict(set_up=not allowed), dict(set_up=True), **result)
 
 
 if __name__ == "__main__":

@@ -29,13 +29,6 @@ options:
     type: str
     choices: [present, absent]
     default: present
-attributes:
-  check_mode:
-    description: Reads the server and reports what would change; changes nothing.
-    support: full
-  diff_mode:
-    description: Returns the settings before and after in RV(diff).
-    support: full
 notes:
   - Creating an organization needs an operator (all-access across organizations) token.
 seealso:
@@ -107,13 +100,7 @@ def main():
         module.fail_json(msg="org: the organization name must not be empty", requests=[])
     client = InfluxDBClient(module)
     try:
-        try:
-            found = (client.read("/api/v2/orgs", {"org": name}) or {}).get("orgs") or []
-        except InfluxDBError as exc:
-            if exc.status != 404:
-                raise
-            found = []
-        current = org_settings(next((o for o in found if o.get("name") == name), None))
+        current = org_settings(client.find_org(name))
         method, body = plan_org(current, name, module.params["description"], module.params["state"])
         after = current
         if method == "POST":
@@ -129,10 +116,7 @@ def main():
             after = {}
     except InfluxDBError as exc:
         client.fail(exc)
-    result = dict(changed=method is not None, organization=after, requests=client.requests)
-    if module._diff:
-        result["diff"] = dict(before=current, after=after)
-    module.exit_json(**result)
+    client.exit(method is not None, current, after, organization=after)
 
 
 if __name__ == "__main__":
