@@ -256,7 +256,7 @@ def main():
     if not params["description"].strip():
         module.fail_json(msg="description: must not be empty; it identifies the token", requests=[])
     client = InfluxDBClient(module)
-    result = dict(changed=False)
+    result = {}
     try:
         org_id = client.org_id()
         listing = client.read("/api/v2/authorizations", {"orgID": org_id}) or {}
@@ -300,7 +300,6 @@ def main():
                 )
     except (InfluxDBError, ValueError) as exc:
         client.fail(exc)
-    result.pop("changed")
     client.exit(bool(actions), before, after, authorization=after, **result)
 
 

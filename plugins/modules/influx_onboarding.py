@@ -147,7 +147,7 @@ def main():
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     client = InfluxDBClient(module)
-    result = dict(changed=False, onboarded=False)
+    result = dict(onboarded=False)
     try:
         allowed = bool((client.read("/api/v2/setup", authenticated=False) or {}).get("allowed"))
         if allowed:
@@ -156,7 +156,7 @@ def main():
                 body = onboarding_request(module.params)
             except (ValueError, DurationError) as exc:
                 client.fail(exc)
-            result.update(changed=True, onboarded=True)
+            result["onboarded"] = True
             if module.check_mode:
                 client.requests.append("POST /api/v2/setup")
             else:
@@ -167,8 +167,7 @@ def main():
                     result["operator_token"] = (created.get("auth") or {}).get("token", "")
     except InfluxDBError as exc:
         client.fail(exc)
-    changed = result.pop("changed")
-    client.exit(changed, dict(set_up=not allowed), dict(set_up=True), **result)
+    client.exit(result["onboarded"], dict(set_up=not allowed), dict(set_up=True), **result)
 
 
 if __name__ == "__main__":
