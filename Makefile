@@ -3,7 +3,7 @@
 #   make test                 everything CI runs: set-up, lint, unit, integration, Molecule
 #   make lint | unit | integration | molecule | sanity
 #   make molecule SCENARIOS=smoke        one Molecule scenario
-#   make integration PYTEST_ARGS='-k postgres'   some integration tests
+#   make integration INTEGRATION_TESTS=tests/integration/redis   one area's integration tests
 #   make bench-redis          Redis GET/SET latency on a provisioned host vs. a baseline
 #
 # Every target installs what it needs first (virtualenv, Docker engine, test images),
@@ -18,6 +18,7 @@ PYTHON ?= python3
 DISTS ?= trixie bookworm
 SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
 PYTEST_ARGS ?=
+INTEGRATION_TESTS ?= tests/integration
 
 # A tree in which this checkout is the collection mantis.datalayer, so that
 # ansible-playbook and the integration tests resolve mantis.datalayer.* from the
@@ -100,7 +101,7 @@ unit: venv collection
 	pytest tests/unit $(PYTEST_ARGS)
 
 integration: bootstrap
-	pytest tests/integration $(PYTEST_ARGS)
+	pytest $(INTEGRATION_TESTS) $(PYTEST_ARGS)
 
 molecule: bootstrap
 	@test -n "$(SCENARIOS)" || { echo "molecule: no scenario found" >&2; exit 1; }

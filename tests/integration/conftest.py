@@ -15,7 +15,6 @@ def _name(kind: str) -> str:
     return f"mantis-it-{kind}-{os.getpid()}"
 
 
-@pytest.fixture(scope="session", autouse=True)
 def _require_docker():
     if not docker_available():
         pytest.fail("no Docker engine answers: run the integration tests with `make integration`")
@@ -23,6 +22,7 @@ def _require_docker():
 
 @pytest.fixture(scope="session")
 def postgres():
+    _require_docker()
     server = start_postgres(_name("postgres"))
     try:
         yield server
@@ -32,6 +32,7 @@ def postgres():
 
 @pytest.fixture(scope="session")
 def redis_server():
+    _require_docker()
     server = start_redis(_name("redis"))
     try:
         yield server
