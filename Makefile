@@ -20,10 +20,13 @@ SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/m
 PYTEST_ARGS ?=
 INTEGRATION_TESTS ?= tests/integration
 
-# A tree in which this checkout is the collection mantis.datalayer, so that
-# ansible-playbook and the integration tests resolve mantis.datalayer.* from the
-# working copy itself.
-COLLECTIONS_DIR := $(CURDIR)/.cache/collections
+# Ansible's home (collections, temporary files) inside the checkout, and in it a
+# collection tree where this checkout is mantis.datalayer: ansible-playbook, Molecule,
+# ansible-lint and the integration tests all use the working copy itself. (Molecule and
+# ansible-lint would otherwise install a copy of the collection into ~/.ansible, where
+# another checkout's copy can shadow this one; they skip that when this link exists.)
+export ANSIBLE_HOME := $(CURDIR)/.cache/ansible-home
+COLLECTIONS_DIR := $(ANSIBLE_HOME)/collections
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS_DIR)
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PY_COLORS := 0

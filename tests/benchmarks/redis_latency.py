@@ -50,7 +50,7 @@ def converge(container_name: str) -> None:
             "        redis_maxmemory: 256mb\n"
         )
         env = dict(os.environ)
-        env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(REPO_ROOT / ".cache" / "collections"))
+        env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(REPO_ROOT / ".cache" / "ansible-home" / "collections"))
         subprocess.run(
             [str(Path(sys.executable).with_name("ansible-playbook")), "-i", str(inventory), str(playbook)],
             check=True,

@@ -19,7 +19,7 @@ import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # `make collection` links this checkout in as ansible_collections/mantis/datalayer.
-COLLECTIONS_DIR = REPO_ROOT / ".cache" / "collections"
+COLLECTIONS_DIR = REPO_ROOT / ".cache" / "ansible-home" / "collections"
 # The ansible-playbook of the interpreter running the tests (the project's venv).
 ANSIBLE_PLAYBOOK = str(Path(sys.executable).with_name("ansible-playbook"))
 
