@@ -147,9 +147,9 @@ def split_relation(name, default_schema):
     return default_schema, name
 
 
-def timescale_session(module):
+def timescale_session(module, autocommit=False):
     """Connect, check the server and return (session, server state); fail clearly otherwise."""
-    conn = connect(module, autocommit=False)
+    conn = connect(module, autocommit=autocommit)
     session = SqlSession(module, conn)
     state = read_server_state(session)
     try:
@@ -158,3 +158,25 @@ def timescale_session(module):
         conn.close()
         module.fail_json(msg=str(exc), timescaledb=state)
     return session, state
+
+
+def edition_argument_spec():
+    """The option of modules that manage community-edition features (doc fragment mantis.datalayer.timescaledb)."""
+    return dict(unsupported_edition=dict(type="str", choices=["fail", "skip"], default="fail"))
+
+
+def refuse_unsupported(module, server, features, **result):
+    """Stop before any change when ``features`` need the community edition and the server lacks it.
+
+    With ``unsupported_edition: skip`` the module ends unchanged, with a warning and the
+    skipped features in ``skipped_features``; otherwise it fails with the edition message.
+    """
+    if not features or server["edition"] == COMMUNITY:
+        return
+    message = unsupported_feature_message(server["edition"], features)
+    if module.params["unsupported_edition"] == "skip":
+        module.warn("Skipped: " + message)
+        module.exit_json(
+            changed=False, queries=[], skipped_features=features, msg=message, timescaledb=server, **result
+        )
+    module.fail_json(msg=message, queries=[], timescaledb=server, **result)
