@@ -44,7 +44,7 @@ class TimescaleError(Exception):
 def parse_version(text):
     """'2.19.3' -> (2, 19, 3); suffixes such as '-dev' are ignored."""
     parts = []
-    for piece in str(text).split("-")[0].split("."):
+    for piece in str(text).split("-", 1)[0].split("."):
         digits = "".join(ch for ch in piece if ch.isdigit())
         parts.append(int(digits) if digits else 0)
     while len(parts) < 3:
@@ -142,7 +142,7 @@ def qualified_name(schema, name):
 def split_relation(name, default_schema):
     """'schema.table' or 'table' -> (schema, table)."""
     if "." in name:
-        schema, _, table = name.partition(".")
+        schema, table = name.split(".", 1)
         return schema, table
     return default_schema, name
 

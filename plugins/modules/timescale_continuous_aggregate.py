@@ -64,8 +64,10 @@ options:
     default: present
 attributes:
   check_mode:
+    description: Reads the server and reports in RV(queries) what it would run, changing nothing.
     support: full
   diff_mode:
+    description: Returns the object before and after the run in C(diff).
     support: full
 notes:
   - Statements run in autocommit mode because C(CREATE MATERIALIZED VIEW ... WITH DATA) cannot run inside a transaction.
@@ -73,7 +75,7 @@ seealso:
   - module: mantis.datalayer.timescale_policy
   - module: mantis.datalayer.timescale_hypertable
 author:
-  - MANTIS data layer team
+  - MANTIS data layer team (@mantis-datalayer)
 """
 
 EXAMPLES = r"""

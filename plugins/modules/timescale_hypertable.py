@@ -68,8 +68,10 @@ options:
     default: true
 attributes:
   check_mode:
+    description: Reads the server and reports in RV(queries) what it would run, changing nothing.
     support: full
   diff_mode:
+    description: Returns the object before and after the run in C(diff).
     support: full
 notes:
   - Needs TimescaleDB 2.13 or newer, preloaded (C(shared_preload_libraries)) and installed in O(login_db)
@@ -81,7 +83,7 @@ seealso:
     description: TimescaleDB's API reference.
     link: https://docs.timescale.com/api/latest/hypertable/create_hypertable/
 author:
-  - MANTIS data layer team
+  - MANTIS data layer team (@mantis-datalayer)
 """
 
 EXAMPLES = r"""

@@ -82,8 +82,10 @@ options:
     type: str
 attributes:
   check_mode:
+    description: Reads the server and reports in RV(queries) what it would run, changing nothing.
     support: full
   diff_mode:
+    description: Returns the object before and after the run in C(diff).
     support: full
 seealso:
   - module: mantis.datalayer.timescale_hypertable
@@ -92,7 +94,7 @@ seealso:
     description: TimescaleDB's API reference.
     link: https://docs.timescale.com/api/latest/jobs-automation/alter_job/
 author:
-  - MANTIS data layer team
+  - MANTIS data layer team (@mantis-datalayer)
 """
 
 EXAMPLES = r"""
@@ -306,7 +308,7 @@ def plan_policy(current, desired):
 def action_sql(action, policy, relation, relation_regclass):
     """(statement, parameters) for one planned action."""
     kind = action["action"]
-    _, keys, add_function, remove_function = POLICIES[policy]
+    keys, add_function, remove_function = POLICIES[policy][1:]
     if kind == "remove":
         return "SELECT %s(%%s)" % remove_function, [relation_regclass]
     if kind == "add":

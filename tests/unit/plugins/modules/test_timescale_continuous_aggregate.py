@@ -32,9 +32,9 @@ def test_whitespace_does_not_change_the_fingerprint():
 
 
 def test_missing_view_is_created_empty_and_fingerprinted():
-    actions, _ = plan_continuous_aggregate(None, desired())
+    actions = plan_continuous_aggregate(None, desired())[0]
     assert [a["action"] for a in actions] == ["create", "comment"]
-    sql, _ = action_sql(actions[0], '"public"."hourly"', desired())
+    sql = action_sql(actions[0], '"public"."hourly"', desired())[0]
     assert sql.startswith('CREATE MATERIALIZED VIEW "public"."hourly" WITH (timescaledb.continuous')
     assert sql.endswith("WITH NO DATA")
     sql, sql_params = action_sql(actions[1], '"public"."hourly"', desired())
@@ -44,7 +44,7 @@ def test_missing_view_is_created_empty_and_fingerprinted():
 def test_converged_view_needs_nothing_and_materialized_only_is_corrected():
     current = {"materialized_only": True, "fingerprint": query_fingerprint(QUERY)}
     assert plan_continuous_aggregate(current, desired())[0] == []
-    actions, _ = plan_continuous_aggregate(current, desired(materialized_only=False))
+    actions = plan_continuous_aggregate(current, desired(materialized_only=False))[0]
     assert actions == [{"action": "set_materialized_only"}]
 
 
@@ -55,7 +55,7 @@ def test_changed_definition_never_drops_data_without_recreate():
     unknown = {"materialized_only": True, "fingerprint": None}
     with pytest.raises(PlanError, match="not recorded by this module"):
         plan_continuous_aggregate(unknown, desired())
-    actions, _ = plan_continuous_aggregate(current, desired(recreate=True))
+    actions = plan_continuous_aggregate(current, desired(recreate=True))[0]
     assert [a["action"] for a in actions] == ["drop", "create", "comment"]
 
 

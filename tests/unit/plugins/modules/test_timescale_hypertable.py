@@ -60,7 +60,7 @@ def test_plain_empty_table_is_converted():
 
 
 def test_default_chunk_interval_is_seven_days():
-    _, after = plan_hypertable(plain_table(), desired(chunk_time_interval=None))
+    after = plan_hypertable(plain_table(), desired(chunk_time_interval=None))[1]
     assert after["chunk_time_interval"] == 7 * DAY
 
 
@@ -79,7 +79,7 @@ def test_chunk_interval_drift_is_corrected():
 def test_non_empty_table_needs_migrate_data():
     with pytest.raises(PlanError, match=r"already holds rows.*migrate_data: true"):
         plan_hypertable(plain_table(has_rows=True), desired())
-    actions, _ = plan_hypertable(plain_table(has_rows=True), desired(migrate_data=True))
+    actions = plan_hypertable(plain_table(has_rows=True), desired(migrate_data=True))[0]
     assert actions[0]["migrate_data"] is True
 
 
@@ -109,9 +109,9 @@ def test_space_dimension_added_then_partitions_corrected():
     actions, after = plan_hypertable(plain_table(), desired(partitioning_column="sensor_id", number_partitions=4))
     assert [a["action"] for a in actions] == ["create_hypertable", "add_dimension"]
     assert after["number_partitions"] == 4
-    actions, _ = plan_hypertable(
+    actions = plan_hypertable(
         hypertable(space="sensor_id", partitions=2), desired(partitioning_column="sensor_id", number_partitions=4)
-    )
+    )[0]
     assert actions == [{"action": "set_number_partitions", "number_partitions": 4}]
 
 

@@ -85,7 +85,7 @@ def test_policy_of_another_kind_is_removed_and_added():
         "job": job({}, {"drop_created_before": "30 days", "hypertable_id": 7}),
         "compression": None,
     }
-    actions, _ = plan_policy(current, desired_state(params(drop_after="90d")))
+    actions = plan_policy(current, desired_state(params(drop_after="90d")))[0]
     assert [a["action"] for a in actions] == ["remove", "add"]
     assert action_sql(actions[0], "retention", "rel", "rel") == ("SELECT remove_retention_policy(%s)", ["rel"])
 
@@ -122,7 +122,7 @@ def test_compression_settings_and_policy():
 
 def test_refresh_policy_gets_a_default_schedule_and_a_null_start():
     desired = desired_state(params(policy="refresh", end_offset="1h"))
-    actions, _ = plan_policy({"job": None, "compression": None}, desired)
+    actions = plan_policy({"job": None, "compression": None}, desired)[0]
     assert action_sql(actions[0], "refresh", "rel", "rel") == (
         "SELECT add_continuous_aggregate_policy(%s, start_offset => %s::interval, end_offset => %s::interval,"
         " schedule_interval => %s::interval)",
