@@ -21,7 +21,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.mantis.datalayer.plugins.module_utils.postgres import SqlSession, connect
+from ansible_collections.mantis.datalayer.plugins.module_utils.postgres import SqlSession, connect, server_message
 
 # create_hypertable(..., by_range(...)) and the dimension builders exist since 2.13.
 MINIMUM_VERSION = (2, 13, 0)
@@ -180,3 +180,30 @@ def refuse_unsupported(module, server, features, **result):
             changed=False, queries=[], skipped_features=features, msg=message, timescaledb=server, **result
         )
     module.fail_json(msg=message, queries=[], timescaledb=server, **result)
+
+
+def apply_statements(module, session, statements, failure):
+    """Run planned (sql, params) statements in one transaction (recorded only, in check mode).
+
+    On a server error nothing stays changed (unless autocommit) and the module fails with
+    ``failure`` followed by the server's own words.
+    """
+    try:
+        for sql, params in statements:
+            session.execute(sql, params)
+        if not session.conn.autocommit:
+            session.conn.commit()
+    except Exception as exc:  # psycopg2.Error: the server's message explains it best
+        if not session.conn.autocommit:
+            session.conn.rollback()
+        session.conn.close()
+        module.fail_json(msg="%s: %s" % (failure, server_message(exc)), queries=session.queries)
+
+
+def exit_with_state(module, session, server, changed, key, before, after):
+    """End the module with the result every TimescaleDB module returns (and diff in diff mode)."""
+    session.conn.close()
+    result = {"changed": changed, "queries": session.queries, key: after, "timescaledb": server}
+    if module._diff:
+        result["diff"] = {"before": before, "after": after}
+    module.exit_json(**result)

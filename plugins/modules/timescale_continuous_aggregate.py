@@ -127,12 +127,11 @@ import hashlib
 import re
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.mantis.datalayer.plugins.module_utils.postgres import (
-    postgres_argument_spec,
-    server_message,
-)
+from ansible_collections.mantis.datalayer.plugins.module_utils.postgres import postgres_argument_spec
 from ansible_collections.mantis.datalayer.plugins.module_utils.timescaledb import (
+    apply_statements,
     edition_argument_spec,
+    exit_with_state,
     qualified_name,
     refuse_unsupported,
     split_relation,
@@ -292,27 +291,17 @@ def main():
         module.fail_json(msg=str(exc), queries=[], timescaledb=server, continuous_aggregate=describe(label, current))
 
     relation = qualified_name(schema, name)
-    try:
-        for action in actions:
-            sql, sql_params = action_sql(action, relation, desired)
-            session.execute(sql, sql_params)
-    except Exception as exc:  # psycopg2.Error: the server's words explain it best
-        module.fail_json(
-            msg="Changing continuous aggregate %s failed: %s" % (label, server_message(exc)),
-            queries=session.queries,
-        )
-    finally:
-        session.conn.close()
-
-    result = dict(
-        changed=bool(actions),
-        queries=session.queries,
-        continuous_aggregate=describe(label, after),
-        timescaledb=server,
+    statements = [action_sql(action, relation, desired) for action in actions]
+    apply_statements(module, session, statements, "Changing continuous aggregate %s failed" % label)
+    exit_with_state(
+        module,
+        session,
+        server,
+        bool(actions),
+        "continuous_aggregate",
+        describe(label, current),
+        describe(label, after),
     )
-    if module._diff:
-        result["diff"] = dict(before=describe(label, current), after=result["continuous_aggregate"])
-    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -143,11 +143,10 @@ from ansible_collections.mantis.datalayer.plugins.module_utils.duration import (
     parse_duration,
     postgres_interval,
 )
-from ansible_collections.mantis.datalayer.plugins.module_utils.postgres import (
-    postgres_argument_spec,
-    server_message,
-)
+from ansible_collections.mantis.datalayer.plugins.module_utils.postgres import postgres_argument_spec
 from ansible_collections.mantis.datalayer.plugins.module_utils.timescaledb import (
+    apply_statements,
+    exit_with_state,
     qualified_name,
     split_relation,
     timescale_session,
@@ -381,29 +380,17 @@ def main():
         module.fail_json(msg=str(exc), queries=[], timescaledb=server)
 
     relation = qualified_name(schema, table)
-    try:
-        for action in actions:
-            sql, sql_params = action_sql(action, relation)
-            session.execute(sql, sql_params)
-        session.conn.commit()
-    except Exception as exc:  # psycopg2.Error; the server's own words are the clearest explanation
-        session.conn.rollback()
-        module.fail_json(
-            msg="Changing hypertable %s.%s failed: %s" % (schema, table, server_message(exc)),
-            queries=session.queries,
-        )
-    finally:
-        session.conn.close()
-
-    result = dict(
-        changed=bool(actions),
-        queries=session.queries,
-        hypertable=describe(schema, table, after),
-        timescaledb=server,
+    statements = [action_sql(action, relation) for action in actions]
+    apply_statements(module, session, statements, "Changing hypertable %s.%s failed" % (schema, table))
+    exit_with_state(
+        module,
+        session,
+        server,
+        bool(actions),
+        "hypertable",
+        describe(schema, table, current["hypertable"]),
+        describe(schema, table, after),
     )
-    if module._diff:
-        result["diff"] = dict(before=describe(schema, table, current["hypertable"]), after=result["hypertable"])
-    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -174,12 +174,11 @@ from ansible_collections.mantis.datalayer.plugins.module_utils.duration import (
     parse_duration,
     postgres_interval,
 )
-from ansible_collections.mantis.datalayer.plugins.module_utils.postgres import (
-    postgres_argument_spec,
-    server_message,
-)
+from ansible_collections.mantis.datalayer.plugins.module_utils.postgres import postgres_argument_spec
 from ansible_collections.mantis.datalayer.plugins.module_utils.timescaledb import (
+    apply_statements,
     edition_argument_spec,
+    exit_with_state,
     qualified_name,
     refuse_unsupported,
     split_relation,
@@ -491,36 +490,15 @@ def main():
         module.fail_json(msg=str(exc), queries=[], timescaledb=server)
 
     relation = qualified_name(schema, name)
-    try:
-        for action in actions:
-            sql, sql_params = action_sql(action, policy, relation, relation)
-            session.execute(sql, sql_params)
-        if actions and not module.check_mode:
-            if after is not None and after.get("job_id") is None:
-                after["job_id"] = read_current(session, policy, schema, name)["job"]["job_id"]
-        session.conn.commit()
-    except Exception as exc:  # psycopg2.Error: the server's words explain it best
-        session.conn.rollback()
-        module.fail_json(
-            msg="Changing the %s policy of %s failed: %s" % (policy, label, server_message(exc)),
-            queries=session.queries,
-        )
-    finally:
-        session.conn.close()
-
-    result = dict(
-        changed=bool(actions),
-        queries=session.queries,
-        policy=describe(policy, label, after),
-        timescaledb=server,
-    )
-    if module._diff:
-        before = describe(policy, label, current["job"])
-        if before and policy == "compression":
-            before["segmentby"] = current["compression"]["segmentby"]
-            before["orderby"] = orderby_text(current["compression"]["orderby"])
-        result["diff"] = dict(before=before, after=result["policy"])
-    module.exit_json(**result)
+    statements = [action_sql(action, policy, relation, relation) for action in actions]
+    apply_statements(module, session, statements, "Changing the %s policy of %s failed" % (policy, label))
+    if actions and not module.check_mode and after is not None and after.get("job_id") is None:
+        after["job_id"] = read_current(session, policy, schema, name)["job"]["job_id"]
+    before = describe(policy, label, current["job"])
+    if before and policy == "compression":
+        before["segmentby"] = current["compression"]["segmentby"]
+        before["orderby"] = orderby_text(current["compression"]["orderby"])
+    exit_with_state(module, session, server, bool(actions), "policy", before, describe(policy, label, after))
 
 
 if __name__ == "__main__":
