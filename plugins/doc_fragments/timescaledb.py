@@ -26,3 +26,14 @@ notes:
     (C(timescaledb.license = timescale)), shipped only by Timescale's package repository. Debian's
     C(postgresql-*-timescaledb) package is the C(apache) edition.
 """
+
+    # Check and diff mode work the same way in every TimescaleDB module.
+    ATTRIBUTES = r"""
+attributes:
+  check_mode:
+    description: Reads the server and reports in RV(queries) what it would run, changing nothing.
+    support: full
+  diff_mode:
+    description: Returns the object before and after the run in C(diff).
+    support: full
+"""

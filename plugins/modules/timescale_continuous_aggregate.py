@@ -24,6 +24,7 @@ description:
     changing anything (or skips, see O(unsupported_edition)).
 extends_documentation_fragment:
   - mantis.datalayer.postgres
+  - mantis.datalayer.timescaledb.attributes
   - mantis.datalayer.timescaledb
 options:
   name:
@@ -62,13 +63,6 @@ options:
     type: str
     choices: [present, absent]
     default: present
-attributes:
-  check_mode:
-    description: Reads the server and reports in RV(queries) what it would run, changing nothing.
-    support: full
-  diff_mode:
-    description: Returns the object before and after the run in C(diff).
-    support: full
 notes:
   - Statements run in autocommit mode because C(CREATE MATERIALIZED VIEW ... WITH DATA) cannot run inside a transaction.
 seealso:

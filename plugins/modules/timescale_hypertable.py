@@ -23,6 +23,7 @@ description:
     chunks and needs O(migrate_data=true).
 extends_documentation_fragment:
   - mantis.datalayer.postgres
+  - mantis.datalayer.timescaledb.attributes
 options:
   table:
     description:
@@ -66,13 +67,6 @@ options:
     description: Let TimescaleDB create its default index on the time column when converting.
     type: bool
     default: true
-attributes:
-  check_mode:
-    description: Reads the server and reports in RV(queries) what it would run, changing nothing.
-    support: full
-  diff_mode:
-    description: Returns the object before and after the run in C(diff).
-    support: full
 notes:
   - Needs TimescaleDB 2.13 or newer, preloaded (C(shared_preload_libraries)) and installed in O(login_db)
     (C(CREATE EXTENSION timescaledb)); the module fails with a message saying which is missing.

@@ -23,6 +23,7 @@ description:
     changing anything (or skips, see O(unsupported_edition)).
 extends_documentation_fragment:
   - mantis.datalayer.postgres
+  - mantis.datalayer.timescaledb.attributes
   - mantis.datalayer.timescaledb
 options:
   relation:
@@ -80,13 +81,6 @@ options:
       - How often the policy job runs. Omitted means TimescaleDB's default when the policy is added
         (1 hour for refresh policies) and not compared afterwards.
     type: str
-attributes:
-  check_mode:
-    description: Reads the server and reports in RV(queries) what it would run, changing nothing.
-    support: full
-  diff_mode:
-    description: Returns the object before and after the run in C(diff).
-    support: full
 seealso:
   - module: mantis.datalayer.timescale_hypertable
   - module: mantis.datalayer.timescale_continuous_aggregate
