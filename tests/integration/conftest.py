@@ -20,21 +20,20 @@ def _require_docker():
         pytest.fail("no Docker engine answers: run the integration tests with `make integration`")
 
 
-@pytest.fixture(scope="session")
-def postgres():
+def _serve(start, kind):
     _require_docker()
-    server = start_postgres(_name("postgres"))
+    server = start(_name(kind))
     try:
         yield server
     finally:
         server.host.remove()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    yield from _serve(start_postgres, "postgres")
 
 
 @pytest.fixture(scope="session")
 def redis_server():
-    _require_docker()
-    server = start_redis(_name("redis"))
-    try:
-        yield server
-    finally:
-        server.host.remove()
+    yield from _serve(start_redis, "redis")

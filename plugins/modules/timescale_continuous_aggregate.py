@@ -1,0 +1,302 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, MANTIS data layer team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: timescale_continuous_aggregate
+short_description: Create a TimescaleDB continuous aggregate from a query and keep it converged
+version_added: 0.1.0
+description:
+  - Creates a continuous aggregate (C(CREATE MATERIALIZED VIEW ... WITH (timescaledb.continuous))) from O(query),
+    keeps its O(materialized_only) setting converged and drops it with O(state=absent).
+  - The definition of a continuous aggregate cannot be altered in place; changing it means dropping the view and
+    its materialized data. The module records a fingerprint of O(query) in the view's comment. When the query
+    changes (or the view was not created by this module), the module fails and changes nothing, unless
+    O(recreate=true) allows it to drop and recreate the view.
+  - Refresh policies are managed with M(mantis.datalayer.timescale_policy)
+    (O(mantis.datalayer.timescale_policy#module:policy=refresh)).
+  - Continuous aggregates need TimescaleDB's community edition; on the C(apache) edition the module fails before
+    changing anything (or skips, see O(unsupported_edition)).
+extends_documentation_fragment:
+  - mantis.datalayer.postgres
+  - mantis.datalayer.timescaledb.attributes
+  - mantis.datalayer.timescaledb
+options:
+  name:
+    description: Name of the continuous aggregate (view); may be schema-qualified, otherwise O(schema) is used.
+    type: str
+    required: true
+  schema:
+    description: Schema of O(name) when O(name) is not schema-qualified.
+    type: str
+    default: public
+  query:
+    description:
+      - The aggregate's C(SELECT), grouped by a C(time_bucket()) of a hypertable's time column.
+      - Compared by a fingerprint of its text with whitespace collapsed, so re-indenting it is not a change.
+      - Required with O(state=present).
+    type: str
+  materialized_only:
+    description:
+      - Answer queries from materialized data only (V(true)), or add recent rows not yet materialized (V(false)).
+    type: bool
+    default: true
+  with_data:
+    description:
+      - Materialize existing data while creating the view (C(WITH DATA)). This can take long on big hypertables;
+        the default creates the view empty and leaves filling it to the refresh policy.
+    type: bool
+    default: false
+  recreate:
+    description:
+      - Allow dropping and recreating the view when its definition differs from O(query).
+        B(This discards the materialized data); it is rebuilt from the hypertable's rows that still exist.
+    type: bool
+    default: false
+  state:
+    description: V(present) creates the view; V(absent) drops it with its materialized data.
+    type: str
+    choices: [present, absent]
+    default: present
+notes:
+  - Statements run in autocommit mode because C(CREATE MATERIALIZED VIEW ... WITH DATA) cannot run inside a transaction.
+seealso:
+  - module: mantis.datalayer.timescale_policy
+  - module: mantis.datalayer.timescale_hypertable
+author:
+  - MANTIS data layer team (@mantis-datalayer)
+"""
+
+EXAMPLES = r"""
+- name: Hourly averages per sensor
+  mantis.datalayer.timescale_continuous_aggregate:
+    login_db: mantis_timeseries
+    name: sensor_data_hourly
+    query: >-
+      SELECT time_bucket('1 hour', time) AS bucket, sensor_id, avg(value) AS avg_value, count(*) AS samples
+      FROM sensor_data_raw GROUP BY bucket, sensor_id
+    materialized_only: false
+
+- name: Change the definition, accepting that materialized data is rebuilt
+  mantis.datalayer.timescale_continuous_aggregate:
+    login_db: mantis_timeseries
+    name: sensor_data_hourly
+    query: >-
+      SELECT time_bucket('1 hour', time) AS bucket, sensor_id, avg(value) AS avg_value, max(value) AS max_value
+      FROM sensor_data_raw GROUP BY bucket, sensor_id
+    recreate: true
+"""
+
+RETURN = r"""
+continuous_aggregate:
+  description: The continuous aggregate after the run ({} when absent).
+  returned: success
+  type: dict
+  sample:
+    name: public.sensor_data_hourly
+    materialized_only: true
+    definition_fingerprint: 3f1c0e...
+queries:
+  description: The SQL statements run (in check mode, the statements that would run).
+  returned: always
+  type: list
+  elements: str
+skipped_features:
+  description: With O(unsupported_edition=skip) on the apache edition, the features that were not applied.
+  returned: when skipped
+  type: list
+  elements: str
+timescaledb:
+  description: Edition, versions and preload setting of the server.
+  returned: success
+  type: dict
+"""
+
+import hashlib
+import re
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.mantis.datalayer.plugins.module_utils.postgres import postgres_argument_spec
+from ansible_collections.mantis.datalayer.plugins.module_utils.timescaledb import (
+    apply_statements,
+    edition_argument_spec,
+    exit_with_state,
+    qualified_name,
+    refuse_unsupported,
+    split_relation,
+    timescale_session,
+)
+
+COMMENT_PREFIX = "mantis.datalayer definition sha256:"
+
+
+class PlanError(Exception):
+    pass
+
+
+def normalized_query(query):
+    return re.sub(r"\s+", " ", query.strip().rstrip(";").strip())
+
+
+def query_fingerprint(query):
+    return hashlib.sha256(normalized_query(query).encode("utf-8")).hexdigest()
+
+
+def fingerprint_from_comment(comment):
+    if comment and comment.startswith(COMMENT_PREFIX):
+        return comment[len(COMMENT_PREFIX) :].strip()
+    return None
+
+
+def plan_continuous_aggregate(current, desired):
+    """(actions, after). ``current``: None or dict materialized_only, fingerprint (None when unknown)."""
+    if desired["state"] == "absent":
+        return ([{"action": "drop"}] if current else []), None
+    after = {"materialized_only": desired["materialized_only"], "fingerprint": desired["fingerprint"]}
+    create = [{"action": "create"}, {"action": "comment"}]
+    if current is None:
+        return create, after
+    if current["fingerprint"] != desired["fingerprint"]:
+        if not desired["recreate"]:
+            raise PlanError(
+                "query: continuous aggregate %s exists with %s; changing it means dropping the view and its "
+                "materialized data. Nothing was changed. Set recreate: true to drop and recreate it."
+                % (
+                    desired["label"],
+                    "another definition"
+                    if current["fingerprint"]
+                    else "a definition not recorded by this module (created by hand?)",
+                )
+            )
+        return [{"action": "drop"}, *create], after
+    actions = []
+    if current["materialized_only"] != desired["materialized_only"]:
+        actions.append({"action": "set_materialized_only"})
+    return actions, after
+
+
+def action_sql(action, relation, desired):
+    kind = action["action"]
+    if kind == "drop":
+        return "DROP MATERIALIZED VIEW %s" % relation, None
+    if kind == "create":
+        return (
+            "CREATE MATERIALIZED VIEW %s WITH (timescaledb.continuous, timescaledb.materialized_only = %s)"
+            " AS %s WITH %s"
+            % (
+                relation,
+                "true" if desired["materialized_only"] else "false",
+                normalized_query(desired["query"]),
+                "DATA" if desired["with_data"] else "NO DATA",
+            ),
+            None,
+        )
+    if kind == "comment":
+        return "COMMENT ON MATERIALIZED VIEW %s IS %%s" % relation, [COMMENT_PREFIX + desired["fingerprint"]]
+    if kind == "set_materialized_only":
+        return (
+            "ALTER MATERIALIZED VIEW %s SET (timescaledb.materialized_only = %s)"
+            % (relation, "true" if desired["materialized_only"] else "false"),
+            None,
+        )
+    raise ValueError("unknown action %r" % kind)
+
+
+def describe(label, state):
+    if state is None:
+        return {}
+    return {
+        "name": label,
+        "materialized_only": state["materialized_only"],
+        "definition_fingerprint": state["fingerprint"],
+    }
+
+
+def read_current(session, schema, name):
+    row = session.fetch_one(
+        "SELECT materialized_only, obj_description(format('%%I.%%I', view_schema, view_name)::regclass, 'pg_class')"
+        " AS comment FROM timescaledb_information.continuous_aggregates WHERE view_schema = %s AND view_name = %s",
+        (schema, name),
+    )
+    if row is None:
+        other = session.fetch_value(
+            "SELECT c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = %s AND c.relname = %s",
+            (schema, name),
+        )
+        if other is not None:
+            raise PlanError(
+                "name: %s.%s already exists and is not a continuous aggregate (relkind %s); choose another name"
+                % (schema, name, other)
+            )
+        return None
+    return {"materialized_only": row["materialized_only"], "fingerprint": fingerprint_from_comment(row["comment"])}
+
+
+def main():
+    argument_spec = postgres_argument_spec()
+    argument_spec.update(edition_argument_spec())
+    argument_spec.update(
+        name=dict(type="str", required=True),
+        schema=dict(type="str", default="public"),
+        query=dict(type="str"),
+        materialized_only=dict(type="bool", default=True),
+        with_data=dict(type="bool", default=False),
+        recreate=dict(type="bool", default=False),
+        state=dict(type="str", default="present", choices=["present", "absent"]),
+    )
+    module = AnsibleModule(
+        argument_spec=argument_spec,
+        supports_check_mode=True,
+        required_if=[("state", "present", ["query"])],
+    )
+    params = module.params
+    schema, name = split_relation(params["name"], params["schema"])
+    label = "%s.%s" % (schema, name)
+    feature = ["continuous aggregate %s" % label]
+
+    # CREATE MATERIALIZED VIEW ... WITH DATA refuses to run inside a transaction block.
+    session, server = timescale_session(module, autocommit=True)
+    if params["state"] == "present":
+        refuse_unsupported(module, server, feature, continuous_aggregate={})
+    try:
+        current = read_current(session, schema, name)
+    except PlanError as exc:
+        module.fail_json(msg=str(exc), queries=[], timescaledb=server)
+    if params["state"] == "absent" and current is not None:
+        refuse_unsupported(module, server, feature, continuous_aggregate=describe(label, current))
+    desired = dict(
+        state=params["state"],
+        label=label,
+        query=params["query"],
+        fingerprint=query_fingerprint(params["query"]) if params["query"] else None,
+        materialized_only=params["materialized_only"],
+        with_data=params["with_data"],
+        recreate=params["recreate"],
+    )
+    try:
+        actions, after = plan_continuous_aggregate(current, desired)
+    except PlanError as exc:
+        module.fail_json(msg=str(exc), queries=[], timescaledb=server, continuous_aggregate=describe(label, current))
+
+    relation = qualified_name(schema, name)
+    statements = [action_sql(action, relation, desired) for action in actions]
+    apply_statements(module, session, statements, "Changing continuous aggregate %s failed" % label)
+    exit_with_state(
+        module,
+        session,
+        server,
+        bool(actions),
+        "continuous_aggregate",
+        describe(label, current),
+        describe(label, after),
+    )
+
+
+if __name__ == "__main__":
+    main()

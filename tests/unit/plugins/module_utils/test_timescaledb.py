@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import pytest
+from ansible_collections.mantis.datalayer.plugins.module_utils.timescaledb import (
+    TimescaleError,
+    check_edition,
+    check_server,
+    parse_version,
+    preload_libraries,
+    qualified_name,
+    split_relation,
+)
+
+READY = {
+    "shared_preload_libraries": "pg_stat_statements,timescaledb",
+    "edition": "apache",
+    "installed_version": "2.19.3",
+    "available_version": "2.19.3",
+}
+
+
+def test_parse_version_ignores_suffixes():
+    assert parse_version("2.19.3") == (2, 19, 3)
+    assert parse_version("2.20.0-dev") == (2, 20, 0)
+    assert parse_version("2.9") == (2, 9, 0)
+
+
+def test_preload_libraries_reads_quoted_lists():
+    assert preload_libraries('pg_stat_statements, "timescaledb"') == ["pg_stat_statements", "timescaledb"]
+    assert preload_libraries("") == []
+
+
+def test_a_ready_server_passes():
+    check_server(READY, "mantis_timeseries")
+
+
+def test_not_preloaded_names_the_setting_and_the_fix():
+    with pytest.raises(TimescaleError, match=r"not preloaded.*'pg_stat_statements'.*restart PostgreSQL"):
+        check_server(dict(READY, shared_preload_libraries="pg_stat_statements"), "db")
+
+
+def test_extension_missing_in_database_says_create_extension():
+    with pytest.raises(TimescaleError, match=r"not installed in database 'db'.*CREATE EXTENSION timescaledb"):
+        check_server(dict(READY, installed_version=None), "db")
+
+
+def test_extension_package_missing():
+    with pytest.raises(TimescaleError, match=r"not available on this server"):
+        check_server(dict(READY, installed_version=None, available_version=None), "db")
+
+
+def test_old_version_is_refused_with_the_update_procedure():
+    with pytest.raises(TimescaleError, match=r"2\.11\.2 is installed.*2\.13\.0 or newer.*ALTER EXTENSION"):
+        check_server(dict(READY, installed_version="2.11.2"), "db")
+
+
+def test_tsl_features_on_apache_name_the_edition_and_the_community_edition():
+    with pytest.raises(TimescaleError) as err:
+        check_edition("apache", ["retention policies", "compression"])
+    text = str(err.value)
+    assert '"apache" edition' in text
+    assert "community edition" in text
+    assert "packagecloud.io/timescale/timescaledb" in text
+    assert "timescaledb-2-postgresql-" in text
+
+
+def test_tsl_features_on_the_community_edition_pass():
+    check_edition("timescale", ["retention policies"])
+    check_edition("apache", [])
+
+
+def test_names_are_quoted_and_split():
+    assert qualified_name("public", 'odd"name') == '"public"."odd""name"'
+    assert split_relation("metrics.raw", "public") == ("metrics", "raw")
+    assert split_relation("raw", "public") == ("public", "raw")
