@@ -1,6 +1,7 @@
 # mantis.datalayer — developer and CI entry points.
 #
 #   make test                 everything CI runs: set-up, lint, unit, integration, Molecule
+#   make demo                 the whole data layer on four local containers, verified; make demo-clean
 #   make lint | unit | integration | molecule | sanity
 #   make molecule SCENARIOS=smoke        one Molecule scenario
 #   make integration INTEGRATION_TESTS=tests/integration/redis   one area's integration tests
@@ -35,10 +36,11 @@ export ANSIBLE_FORCE_COLOR := 0
 STAMP_VENV := $(VENV)/.installed-$(shell cat requirements-dev.txt | sha256sum | cut -c1-12)
 
 .PHONY: help test bootstrap venv host-tools docker images collection lint yamllint ruff ansible-lint \
-        sanity unit integration molecule bench-redis build changelog clean
+        sanity unit integration molecule bench-redis build changelog clean \
+        demo demo-clean
 
 help:
-	@sed -n '2,10p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,11p' Makefile | sed 's/^# \{0,1\}//'
 
 test: bootstrap lint unit integration molecule
 	@echo "make test: all suites passed"
@@ -112,6 +114,23 @@ molecule: bootstrap
 	  echo "== molecule test -s $$scenario"; \
 	  molecule test -s $$scenario || exit 1; \
 	done
+
+# The MANTIS data layer on four local systemd containers (inventories/local): create them
+# (or start the existing ones again), prepare them as test hosts (the InfluxDB v2 API test
+# double stands in for InfluxDB 2), converge site.yml, verify, then print what was installed
+# from where and how to connect. The summary is printed even when verification fails; the
+# exit status is verification's.
+DEMO_INVENTORY := inventories/local
+demo: bootstrap
+	ansible-playbook -i $(DEMO_INVENTORY) tests/support/playbooks/local_containers.yml
+	ansible-playbook -i $(DEMO_INVENTORY) tests/support/playbooks/test_hosts.yml
+	ansible-playbook -i $(DEMO_INVENTORY) site.yml
+	@status=0; ansible-playbook -i $(DEMO_INVENTORY) playbooks/verify.yml || status=$$?; \
+	  ansible-playbook -i $(DEMO_INVENTORY) tests/support/playbooks/demo_summary.yml; exit $$status
+
+demo-clean: venv collection
+	ansible-playbook -i $(DEMO_INVENTORY) tests/support/playbooks/local_containers.yml -e local_containers_state=absent
+	rm -rf $(DEMO_INVENTORY)/.influxdb-tokens
 
 # Benchmarks print figures (and ratios against a baseline measured in the same run);
 # they are not part of `make test`.
