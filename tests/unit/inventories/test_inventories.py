@@ -60,7 +60,8 @@ def plant(tmp_path: Path) -> tuple[Path, Path]:
     (vault_dir / "vault.yml").write_text(re.sub(r"(vault_(\w+)): CHANGE-ME", r"\1: secret-\2", template))
     password_file = tmp_path / "vault-password"
     password_file.write_text("test-vault-password\n")
-    proc = ansible("ansible-vault", "encrypt", "--vault-password-file", str(password_file), str(vault_dir / "vault.yml"))
+    vault = vault_dir / "vault.yml"
+    proc = ansible("ansible-vault", "encrypt", "--vault-password-file", str(password_file), str(vault))
     assert proc.returncode == 0, proc.stderr
     assert (vault_dir / "vault.yml").read_text().startswith("$ANSIBLE_VAULT;")
     return inventory, password_file
@@ -83,7 +84,8 @@ def test_example_inventory_resolves_secrets_from_the_encrypted_vault(plant, tmp_
                         "that": [
                             "'postgresql' not in group_names or postgresql_metadata_owner_password == "
                             "'secret-postgresql_metadata_owner_password'",
-                            "'influxdb' not in group_names or influxdb_admin_password == 'secret-influxdb_admin_password'",
+                            "'influxdb' not in group_names or influxdb_admin_password == "
+                            "'secret-influxdb_admin_password'",
                             "'redis' not in group_names or redis_feature_reader_password == "
                             "'secret-redis_feature_reader_password'",
                         ]
