@@ -103,7 +103,7 @@ def test_example_inventory_resolves_secrets_from_the_encrypted_vault(plant, tmp_
 
 
 def test_example_inventory_without_the_vault_password_is_refused(plant):
-    inventory, _ = plant
+    inventory = plant[0]
     proc = ansible("ansible-inventory", "-i", str(inventory), "--list")
     assert proc.returncode != 0
     assert "vault" in (proc.stdout + proc.stderr).lower()
