@@ -5,6 +5,7 @@
 #   make lint | unit | integration | molecule | sanity
 #   make molecule SCENARIOS=smoke        one Molecule scenario
 #   make integration INTEGRATION_TESTS=tests/integration/redis   one area's integration tests
+#   make bench                the site's speed figures, each against a same-run baseline
 #   make bench-redis          Redis GET/SET latency on a provisioned host vs. a baseline
 #
 # Every target installs what it needs first (virtualenv, Docker engine, test images),
@@ -36,11 +37,11 @@ export ANSIBLE_FORCE_COLOR := 0
 STAMP_VENV := $(VENV)/.installed-$(shell cat requirements-dev.txt | sha256sum | cut -c1-12)
 
 .PHONY: help test bootstrap venv host-tools docker images collection lint yamllint ruff ansible-lint \
-        sanity unit integration molecule bench-redis build changelog clean \
+        sanity unit integration molecule bench bench-redis build changelog clean \
         demo demo-clean
 
 help:
-	@sed -n '2,11p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'
 
 test: bootstrap lint unit integration molecule
 	@echo "make test: all suites passed"
@@ -136,6 +137,10 @@ demo-clean: venv collection
 # they are not part of `make test`.
 bench-redis: bootstrap
 	python -m tests.benchmarks.redis_latency
+
+# The site's five figures (cold and no-op converge, COPY ingest, Redis p99, 8 hosts vs 1).
+bench: bootstrap
+	python -m tests.benchmarks.site_bench
 
 build: venv
 	ansible-galaxy collection build --force --output-path .cache/dist

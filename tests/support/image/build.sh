@@ -5,7 +5,7 @@
 #
 #   tests/support/image/build.sh trixie     -> mantis-testhost:trixie (+ :trixie-<recipe hash>)
 #                                              mantis-testhost-servers:trixie (+ hash tag)
-#   tests/support/image/build.sh bookworm   -> the same for Debian 12
+#   tests/support/image/build.sh bookworm   -> mantis-testhost:bookworm (+ hash tag) only
 #
 # Images are tagged with a hash of their recipe (this script and packages.txt), so a
 # second run reuses them and a change to the recipe rebuilds them.
@@ -26,16 +26,18 @@ recipe_hash="$(cat "$here/build.sh" "$here/packages.txt" | sha256sum | cut -c1-1
 base_tag="mantis-testhost:${dist}-${recipe_hash}"
 servers_tag="mantis-testhost-servers:${dist}-${recipe_hash}"
 
-# The server packages differ per release: PostgreSQL 17 on trixie, 15 on bookworm.
-# bookworm has no TimescaleDB package, so its servers image carries none.
+# A release gets a servers image only where packages.txt lists its server packages
+# (Debian 13: the integration tests' PostgreSQL 17 + PostGIS + TimescaleDB and Redis).
 packages_for() {
     awk -v want="$1" '$1 == want { for (i = 2; i <= NF; i++) print $i }' "$here/packages.txt" | paste -sd, -
 }
 
-if docker image inspect "$base_tag" >/dev/null 2>&1 && docker image inspect "$servers_tag" >/dev/null 2>&1; then
-    echo "image: reusing $base_tag and $servers_tag (recipe unchanged)"
+server_packages="$(packages_for "servers-$dist")"
+if docker image inspect "$base_tag" >/dev/null 2>&1 \
+    && { [ -z "$server_packages" ] || docker image inspect "$servers_tag" >/dev/null 2>&1; }; then
+    echo "image: reusing $base_tag${server_packages:+ and $servers_tag} (recipe unchanged)"
     docker tag "$base_tag" "mantis-testhost:${dist}"
-    docker tag "$servers_tag" "mantis-testhost-servers:${dist}"
+    [ -z "$server_packages" ] || docker tag "$servers_tag" "mantis-testhost-servers:${dist}"
     exit 0
 fi
 
@@ -90,7 +92,9 @@ import_rootfs() {
 }
 
 import_rootfs "$base_tag"
+docker tag "$base_tag" "mantis-testhost:${dist}"
 echo "image: built $base_tag in $(($(date +%s) - start)) s"
+[ -n "$server_packages" ] || exit 0
 
 # Server packages are installed in a chroot of the same root file system; a
 # policy-rc.d keeps their services from starting on the build machine.
@@ -104,7 +108,7 @@ cp /etc/resolv.conf "$root/etc/resolv.conf"
 chroot "$root" apt-get update -qq
 # shellcheck disable=SC2046
 DEBIAN_FRONTEND=noninteractive chroot "$root" apt-get install -y -qq --no-install-recommends \
-    $(packages_for "servers-$dist" | tr , ' ') >"$work/servers.log" 2>&1 || { tail -30 "$work/servers.log"; exit 1; }
+    $(echo "$server_packages" | tr , ' ') >"$work/servers.log" 2>&1 || { tail -30 "$work/servers.log"; exit 1; }
 # Services are started by the tests, each with the settings it needs.
 chroot "$root" systemctl disable postgresql.service redis-server.service >/dev/null 2>&1 || true
 rm -f "$root/usr/sbin/policy-rc.d" "$root/etc/resolv.conf"
@@ -112,6 +116,5 @@ rm -rf "$root/var/cache/apt/archives/"*.deb "$root/var/lib/apt/lists/"*
 for m in dev/pts dev sys proc; do umount -l "$root/$m"; done
 
 import_rootfs "$servers_tag"
-docker tag "$base_tag" "mantis-testhost:${dist}"
 docker tag "$servers_tag" "mantis-testhost-servers:${dist}"
 echo "image: built $base_tag and $servers_tag in $(($(date +%s) - start)) s"

@@ -1,0 +1,270 @@
+"""The site's five speed figures, each against a baseline measured in the same run.
+
+    make bench        (or: python -m tests.benchmarks.site_bench)
+
+All hosts are fresh systemd test containers of the project's Debian 13 image, created
+for this run and removed at its end. Figures:
+
+1. cold converge of site.yml on four hosts (one per database) vs. a bare install of the
+   same packages plus the same SQL (the metadata migrations; the six hypertables) on four
+   other fresh hosts, run in parallel like Ansible runs its hosts;       target <= 1.3x
+2. no-op converge of site.yml on the four converged hosts;             target <= 20 s
+3. COPY ingest of synthetic sensor rows into sensor_data_raw on the provisioned
+   TimescaleDB vs. the bare install's untuned server;                   target >= 1.5x
+4. Redis GET p99 on port 6380 of the provisioned host (redis-benchmark), beside the bare
+   install's default Redis;                                              target < 1 ms
+5. eight hosts converged in parallel vs. one, with playbooks/redis.yml on fresh hosts
+   (a factory site's feature store), since eight full data layers do not fit a 2-core
+   machine;                                                              target <= 2x
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import yaml
+
+from tests.benchmarks.redis_latency import benchmark as redis_benchmark
+from tests.support.containers import TestHost, docker_client, wait_for_boot
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PLAYBOOK = str(Path(sys.executable).with_name("ansible-playbook"))
+PREFIX = f"mantis-bench-{os.getpid()}"
+LOCAL_GROUP_VARS = REPO_ROOT / "inventories" / "local" / "group_vars"
+TIMESCALE_DEFAULTS = REPO_ROOT / "roles" / "timescaledb" / "defaults" / "main.yml"
+MIGRATIONS = REPO_ROOT / "roles" / "postgresql" / "files" / "migrations"
+GROUPS = ("postgresql", "timescaledb", "influxdb", "redis")
+BARE_PACKAGES = {
+    "postgresql": "postgresql-17 postgresql-17-postgis-3 python3-psycopg2",
+    "timescaledb": "postgresql-17 postgresql-17-timescaledb python3-psycopg2",
+    "redis": "redis-server redis-tools",
+}
+
+
+def write_inventory(directory: Path, groups: dict[str, list[str]]) -> Path:
+    """An inventory of bench hosts that uses the demo's group_vars (inventories/local)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    inventory = {
+        "all": {
+            "vars": {"ansible_connection": "community.docker.docker", "ansible_python_interpreter": "/usr/bin/python3"},
+            "children": {group: {"hosts": {host: None for host in hosts}} for group, hosts in groups.items()},
+        }
+    }
+    (directory / "hosts.yml").write_text(yaml.safe_dump(inventory))
+    link = directory / "group_vars"
+    if not link.exists():
+        link.symlink_to(LOCAL_GROUP_VARS)
+    return directory
+
+
+def ansible_env(cache_dir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("ANSIBLE_HOME", str(REPO_ROOT / ".cache" / "ansible-home"))
+    env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(REPO_ROOT / ".cache" / "ansible-home" / "collections"))
+    # Facts of this run only: the bench's hosts are new even when their names are not.
+    env["ANSIBLE_CACHE_PLUGIN_CONNECTION"] = str(cache_dir)
+    return env
+
+
+def timed_playbook(inventory: Path, playbook: str, env: dict[str, str], *extra: str) -> float:
+    start = time.monotonic()
+    proc = subprocess.run(
+        [PLAYBOOK, "-i", str(inventory), playbook, *extra],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    elapsed = time.monotonic() - start
+    if proc.returncode != 0:
+        sys.stdout.write(proc.stdout[-6000:] + proc.stderr[-3000:])
+        raise SystemExit(f"bench: {playbook} failed on {inventory}")
+    return elapsed
+
+
+def start_hosts(names: list[str]) -> list[TestHost]:
+    client = docker_client()
+    hosts = []
+    for name in names:
+        container = client.containers.run(
+            "mantis-testhost:trixie",
+            command="/sbin/init",
+            name=name,
+            hostname=name,
+            detach=True,
+            cgroupns="host",
+            volumes={
+                "/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "rw"},
+                # The same shared apt archive cache as the Molecule hosts, for both sides.
+                "/var/cache/mantis-datalayer/apt-archives": {"bind": "/var/cache/apt/archives", "mode": "rw"},
+            },
+            tmpfs={"/run": "", "/run/lock": "", "/tmp": ""},
+            cap_add=["SYS_ADMIN"],
+            stop_signal="SIGRTMIN+3",
+            labels={"mantis.datalayer.test-run": str(os.getpid())},
+        )
+        hosts.append(TestHost(container=container, name=name))
+    for host in hosts:
+        wait_for_boot(host)
+    return hosts
+
+
+def hypertable_sql() -> str:
+    """The six hypertables of the role's defaults as plain SQL (what a hand install runs)."""
+    defaults = yaml.safe_load(TIMESCALE_DEFAULTS.read_text())
+    statements = []
+    for table in defaults["timescaledb_hypertables"]:
+        statements.append(f"CREATE TABLE IF NOT EXISTS {table['name']} ({', '.join(table['columns'])});")
+        statements.append(
+            f"SELECT create_hypertable('{table['name']}', '{table['time_column']}', if_not_exists => true);"
+        )
+    return "\n".join(statements)
+
+
+def bare_install(host: TestHost, role: str) -> None:
+    """What a plant engineer would type by hand: apt-get install, then the same SQL."""
+    host.sh(f"apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq {BARE_PACKAGES[role]}")
+    if role == "postgresql":
+        host.container.put_archive("/tmp", _tar_dir(MIGRATIONS, "migrations"))
+        host.sh(
+            "runuser -u postgres -- createuser mantis && runuser -u postgres -- createdb -O mantis mantis && "
+            "for f in $(ls /tmp/migrations/*.sql | sort); do "
+            "runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -d mantis -f $f; done"
+        )
+    elif role == "timescaledb":
+        sql = hypertable_sql().replace("'", "'\\''")
+        host.sh(
+            "echo \"shared_preload_libraries = 'timescaledb'\" >> /etc/postgresql/17/main/conf.d/timescaledb.conf && "
+            "systemctl restart postgresql@17-main && runuser -u postgres -- createdb mantis_timeseries && "
+            "runuser -u postgres -- psql -X -q -d mantis_timeseries -c 'CREATE EXTENSION timescaledb' && "
+            f"runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -d mantis_timeseries -c '{sql}'"
+        )
+
+
+def _tar_dir(directory: Path, name: str) -> bytes:
+    import io
+    import tarfile
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        tar.add(directory, arcname=name)
+    return buffer.getvalue()
+
+
+def copy_ingest_rows_per_second(host: TestHost, rows: int, runs: int = 2) -> float:
+    """Best of `runs` COPYs of `rows` synthetic sensor readings into sensor_data_raw."""
+    host.sh(
+        "python3 - <<'EOF'\n"
+        "import random, uuid, datetime\n"
+        "assets = [str(uuid.uuid4()) for _ in range(50)]\n"
+        "sensors = [(a, str(uuid.uuid4())) for a in assets for _ in range(4)]\n"
+        "start = datetime.datetime(2026, 11, 1, tzinfo=datetime.timezone.utc)\n"
+        "with open('/tmp/readings.csv', 'w') as out:\n"
+        f"    for i in range({rows}):\n"
+        "        asset, sensor = sensors[i % len(sensors)]\n"
+        "        t = start + datetime.timedelta(milliseconds=100 * i)\n"
+        "        out.write(f'{t.isoformat()},{asset},{sensor},vibration,{random.random():.5f},192,ok\\n')\n"
+        "EOF\n"
+        "chmod 0644 /tmp/readings.csv"
+    )
+    best = 0.0
+    for _run in range(runs):
+        host.sh("runuser -u postgres -- psql -X -q -d mantis_timeseries -c 'TRUNCATE sensor_data_raw'")
+        output = host.sh(
+            "start=$(date +%s.%N); runuser -u postgres -- psql -X -q -d mantis_timeseries -c "
+            '"\\copy sensor_data_raw (time, asset_id, sensor_id, sensor_type, value, quality, status) '
+            'FROM \'/tmp/readings.csv\' CSV"; end=$(date +%s.%N); echo "$start $end"'
+        )
+        start, end = (float(x) for x in output.split()[-2:])
+        best = max(best, rows / (end - start))
+    return best
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows per COPY")
+    args = parser.parse_args()
+
+    site_names = {group: f"{PREFIX}-{group}" for group in GROUPS}
+    bare_names = {role: f"{PREFIX}-bare-{role}" for role in BARE_PACKAGES}
+    scale_names = [f"{PREFIX}-site{i}" for i in range(9)]
+    created: list[TestHost] = []
+    figures = []
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp_path = Path(tmp)
+            env = ansible_env(tmp_path / "facts")
+            site_inventory = write_inventory(tmp_path / "site", {g: [n] for g, n in site_names.items()})
+            prepare = "tests/support/playbooks/test_hosts.yml"
+
+            created += start_hosts(list(site_names.values()) + list(bare_names.values()))
+            hosts = {host.name: host for host in created}
+            timed_playbook(site_inventory, prepare, env)
+            hosts[bare_names["redis"]].sh(
+                "mkdir -p /etc/systemd/system/redis-server.service.d && printf '[Service]\\nPrivateUsers=false\\n' "
+                "> /etc/systemd/system/redis-server.service.d/10-container.conf"
+            )
+
+            # 1. Cold converge vs. bare install, four hosts each, hosts in parallel.
+            cold = timed_playbook(site_inventory, "site.yml", env)
+            start = time.monotonic()
+            with ThreadPoolExecutor(len(bare_names)) as pool:
+                list(pool.map(lambda item: bare_install(hosts[item[1]], item[0]), bare_names.items()))
+            bare = time.monotonic() - start
+            figures.append(("1 cold converge, 4 hosts", f"{cold:.0f} s vs bare {bare:.0f} s", cold / bare, "<= 1.3x"))
+
+            # 2. No-op converge.
+            noop = timed_playbook(site_inventory, "site.yml", env)
+            figures.append(("2 no-op converge, 4 hosts", f"{noop:.1f} s", None, "<= 20 s"))
+
+            # 3. COPY ingest, provisioned vs. untuned.
+            tuned = copy_ingest_rows_per_second(hosts[site_names["timescaledb"]], args.rows)
+            untuned = copy_ingest_rows_per_second(hosts[bare_names["timescaledb"]], args.rows)
+            figures.append(
+                ("3 COPY ingest rows/s", f"{tuned:,.0f} vs untuned {untuned:,.0f}", tuned / untuned, ">= 1.5x")
+            )
+
+            # 4. Redis GET p99.
+            auth = ["--user", "mantis-admin", "-a", _local_var("all", "demo_redis_admin_password")]
+            provisioned = redis_benchmark(hosts[site_names["redis"]], 6380, 100000, 10, auth)
+            default = redis_benchmark(hosts[bare_names["redis"]], 6379, 100000, 10, [])
+            p99 = provisioned["GET"]["p99_latency_ms"]
+            base_p99 = default["GET"]["p99_latency_ms"]
+            figures.append(("4 Redis GET p99", f"{p99:.3f} ms vs default {base_p99:.3f} ms", p99 / base_p99, "< 1 ms"))
+
+            # 5. Eight hosts in parallel vs. one (redis play, fresh hosts).
+            created += start_hosts(scale_names)
+            one = write_inventory(tmp_path / "one", {"redis": scale_names[:1]})
+            eight = write_inventory(tmp_path / "eight", {"redis": scale_names[1:]})
+            timed_playbook(one, prepare, env)
+            timed_playbook(eight, prepare, env)
+            single = timed_playbook(one, "playbooks/redis.yml", env)
+            parallel = timed_playbook(eight, "playbooks/redis.yml", env)
+            figures.append(
+                ("5 eight hosts vs one (redis)", f"{parallel:.0f} s vs {single:.0f} s", parallel / single, "<= 2x")
+            )
+    finally:
+        for host in created:
+            host.remove()
+
+    print("MANTIS site benchmark (fresh Debian 13 systemd test hosts, this machine)")
+    print(f"{'figure':<30} {'measured':<38} {'ratio':>7}  target")
+    for name, measured, ratio, target in figures:
+        print(f"{name:<30} {measured:<38} {'' if ratio is None else f'{ratio:.2f}x':>7}  {target}")
+    return 0
+
+
+def _local_var(group: str, name: str) -> str:
+    return str(yaml.safe_load((LOCAL_GROUP_VARS / f"{group}.yml").read_text())[name])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
