@@ -131,7 +131,7 @@ demo: bootstrap
 
 demo-clean: venv collection
 	ansible-playbook -i $(DEMO_INVENTORY) tests/support/playbooks/local_containers.yml -e local_containers_state=absent
-	rm -rf $(DEMO_INVENTORY)/.influxdb-tokens
+	rm -rf .cache/demo/influxdb-tokens
 
 # Benchmarks print figures (and ratios against a baseline measured in the same run);
 # they are not part of `make test`.
