@@ -101,11 +101,7 @@ def start_hosts(names: list[str]) -> list[TestHost]:
             hostname=name,
             detach=True,
             cgroupns="host",
-            volumes={
-                "/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "rw"},
-                # The same shared apt archive cache as the Molecule hosts, for both sides.
-                "/var/cache/mantis-datalayer/apt-archives": {"bind": "/var/cache/apt/archives", "mode": "rw"},
-            },
+            volumes={"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "rw"}},
             tmpfs={"/run": "", "/run/lock": "", "/tmp": ""},
             cap_add=["SYS_ADMIN"],
             stop_signal="SIGRTMIN+3",
