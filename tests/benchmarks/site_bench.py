@@ -21,9 +21,11 @@ for this run and removed at its end. Figures:
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -32,7 +34,7 @@ from pathlib import Path
 import yaml
 
 from tests.benchmarks.redis_latency import benchmark as redis_benchmark
-from tests.support.containers import TestHost, docker_client, wait_for_boot
+from tests.support.containers import TestHost, run_container, wait_for_boot
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOK = str(Path(sys.executable).with_name("ansible-playbook"))
@@ -91,23 +93,8 @@ def timed_playbook(inventory: Path, playbook: str, env: dict[str, str], *extra: 
 
 
 def start_hosts(names: list[str]) -> list[TestHost]:
-    client = docker_client()
-    hosts = []
-    for name in names:
-        container = client.containers.run(
-            "mantis-testhost:trixie",
-            command="/sbin/init",
-            name=name,
-            hostname=name,
-            detach=True,
-            cgroupns="host",
-            volumes={"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "rw"}},
-            tmpfs={"/run": "", "/run/lock": "", "/tmp": ""},
-            cap_add=["SYS_ADMIN"],
-            stop_signal="SIGRTMIN+3",
-            labels={"mantis.datalayer.test-run": str(os.getpid())},
-        )
-        hosts.append(TestHost(container=container, name=name))
+    """Start all hosts first, then wait for each to boot: the boots overlap."""
+    hosts = [run_container(name, publish=[], image="mantis-testhost:trixie") for name in names]
     for host in hosts:
         wait_for_boot(host)
     return hosts
@@ -146,9 +133,6 @@ def bare_install(host: TestHost, role: str) -> None:
 
 
 def _tar_dir(directory: Path, name: str) -> bytes:
-    import io
-    import tarfile
-
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         tar.add(directory, arcname=name)

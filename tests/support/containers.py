@@ -65,8 +65,8 @@ class TestHost:
             pass
 
 
-def start_host(name: str, publish: list[int], image: str = SERVERS_IMAGE) -> TestHost:
-    """Boot a systemd test host and wait until systemd has finished starting."""
+def run_container(name: str, publish: list[int], image: str = SERVERS_IMAGE) -> TestHost:
+    """Create and start a systemd test host without waiting for its boot to finish."""
     client = docker_client()
     remove_orphans(client)
     try:
@@ -77,6 +77,7 @@ def start_host(name: str, publish: list[int], image: str = SERVERS_IMAGE) -> Tes
         image,
         command="/sbin/init",
         name=name,
+        hostname=name,
         detach=True,
         cgroupns="host",
         volumes={"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "rw"}},
@@ -91,6 +92,16 @@ def start_host(name: str, publish: list[int], image: str = SERVERS_IMAGE) -> Tes
         container.reload()
         bindings = container.attrs["NetworkSettings"]["Ports"]
         host.ports = {port: int(bindings[f"{port}/tcp"][0]["HostPort"]) for port in publish}
+    except Exception:
+        host.remove()
+        raise
+    return host
+
+
+def start_host(name: str, publish: list[int], image: str = SERVERS_IMAGE) -> TestHost:
+    """Boot a systemd test host and wait until systemd has finished starting."""
+    host = run_container(name, publish, image)
+    try:
         wait_for_boot(host)
     except Exception:
         host.remove()
