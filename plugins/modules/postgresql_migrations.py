@@ -12,8 +12,10 @@ module: postgresql_migrations
 short_description: Apply versioned SQL migrations to a PostgreSQL database
 version_added: 0.1.0
 description:
-  - Applies the SQL files of a directory, in the order of their version number, to a database
-    and records each applied file with its SHA-256 checksum in a migrations table.
+  - Applies SQL migrations, in the order of their version number, to a database and records each
+    applied file with its SHA-256 checksum in a migrations table. The migrations are the files of
+    a directory on the managed host (O(path)) or are given inline (O(migrations)), for example read
+    on the controller with a lookup, which spares copying them to the host first.
   - Every pending file runs in its own transaction together with the row that records it, so a
     file is either applied and recorded or not applied at all.
   - A file that fails is rolled back and reported with its file name and the server's message;
@@ -32,8 +34,19 @@ options:
         files with the same version, fail the run with an error naming the files.
       - A file must not contain transaction control (C(BEGIN), C(COMMIT)) or statements that
         cannot run inside a transaction (C(CREATE INDEX CONCURRENTLY), C(VACUUM)).
+      - Exactly one of O(path) and O(migrations) is required.
     type: path
-    required: true
+  migrations:
+    description:
+      - The migrations themselves, as a mapping of file name to SQL text, for example built on
+        the controller from C(lookup('ansible.builtin.fileglob', ...)) and
+        C(lookup('ansible.builtin.file', ..., rstrip=false)).
+      - Names follow the same rules as the files of O(path) (C(<version>_<name>.sql)); the
+        checksum is that of the UTF-8 text, so a migration applied from a file and later given
+        inline with the same content counts as the same migration. Keep the text exactly as in
+        the file (the C(file) lookup strips trailing whitespace unless told C(rstrip=false)).
+      - Exactly one of O(path) and O(migrations) is required.
+    type: dict
   table:
     description:
       - Table that records the applied migrations, as C(name) (in schema C(public)) or
@@ -82,6 +95,18 @@ EXAMPLES = r"""
     login_db: mantis
     path: /var/lib/postgresql/mantis-migrations/mantis
     session_role: mantis
+  become: true
+  become_user: postgres
+
+- name: Apply migrations kept beside the playbook, without copying them to the host
+  mantis.datalayer.postgresql_migrations:
+    login_db: mantis
+    migrations: >-
+      {{ dict(files | map('basename')
+         | zip(lookup('ansible.builtin.file', *files, rstrip=false, wantlist=true))) }}
+    session_role: mantis
+  vars:
+    files: "{{ query('ansible.builtin.fileglob', playbook_dir ~ '/migrations/*.sql') }}"
   become: true
   become_user: postgres
 
@@ -169,28 +194,46 @@ class MigrationError(Exception):
     """A problem with the migrations themselves; nothing has been changed."""
 
 
-def migration_files(path):
-    """The migration files of `path` as dicts (version, name, path), ordered by version."""
-    if not os.path.isdir(path):
-        raise MigrationError("path %s is not a directory" % path)
+def order_migrations(names, where):
+    """Migration names as dicts (version, name), ordered by version; `where` names their origin in errors."""
     found = {}
-    for name in sorted(os.listdir(path)):
-        if not name.endswith(".sql"):
-            continue
+    for name in sorted(names):
         match = MIGRATION_FILE.match(name)
         if not match:
             raise MigrationError(
                 "migration file %s in %s is not named <version>_<name>.sql (for example 001_extensions.sql)"
-                % (name, path)
+                % (name, where)
             )
         version = int(match.group(1))
         if version in found:
             raise MigrationError(
                 "migration files %s and %s in %s have the same version %d"
-                % (found[version]["name"], name, path, version)
+                % (found[version]["name"], name, where, version)
             )
-        found[version] = dict(version=version, name=name, path=os.path.join(path, name))
+        found[version] = dict(version=version, name=name)
     return [found[v] for v in sorted(found)]
+
+
+def migration_files(path):
+    """The migration files of `path` as dicts (version, name, path), ordered by version."""
+    if not os.path.isdir(path):
+        raise MigrationError("path %s is not a directory" % path)
+    files = order_migrations([name for name in os.listdir(path) if name.endswith(".sql")], path)
+    for item in files:
+        item["path"] = os.path.join(path, item["name"])
+    return files
+
+
+def inline_migrations(migrations):
+    """The O(migrations) mapping (file name -> SQL text) as dicts (version, name, content, checksum)."""
+    items = order_migrations(migrations, "migrations")
+    for item in items:
+        content = migrations[item["name"]]
+        if not isinstance(content, str):
+            raise MigrationError("migrations: the value of %s must be the SQL text of the migration" % item["name"])
+        item["content"] = content
+        item["checksum"] = file_checksum(content.encode("utf-8"))
+    return items
 
 
 def file_checksum(content):
@@ -321,19 +364,28 @@ def read_files(path):
 def main():
     argument_spec = postgres_argument_spec()
     argument_spec.update(
-        path=dict(type="path", required=True),
+        path=dict(type="path"),
+        migrations=dict(type="dict"),
         table=dict(type="str", default="schema_migrations"),
         target=dict(type="int"),
         allow_out_of_order=dict(type="bool", default=False),
         session_role=dict(type="str"),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AnsibleModule(
+        argument_spec=argument_spec,
+        supports_check_mode=True,
+        mutually_exclusive=[("path", "migrations")],
+        required_one_of=[("path", "migrations")],
+    )
     params = module.params
     result = dict(changed=False, applied=[], pending=[], queries=[], version=None)
 
     try:
         schema, table = split_table_name(params["table"])
-        files = read_files(params["path"])
+        if params["migrations"] is not None:
+            files = inline_migrations(params["migrations"])
+        else:
+            files = read_files(params["path"])
     except MigrationError as exc:
         module.fail_json(msg=str(exc), **result)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -164,6 +165,33 @@ def test_concurrent_runs_apply_each_file_once(postgres, database, migrations):
     applied = sorted(name for r in results for name in r.result["applied"])
     assert applied == ["001_slow.sql", "002_counter.sql"]
     assert rows(postgres, database, "SELECT count(*) FROM schema_migrations") == "2"
+
+
+def test_inline_migrations_apply_and_match_the_same_files(postgres, database, migrations):
+    """Inline text (as the role hands it over) and files with the same content are one history."""
+    add_first_two(migrations)
+    first = run(postgres, database, migrations.path, target=1)
+    assert first.changed and first.result["applied"] == ["001_machines.sql"], first.output
+    files = {p.name: p.read_text() for p in sorted(Path(migrations.path).iterdir())}
+    inline = run_module(MODULE, {**postgres.login, "login_db": database, "migrations": files}, check=True)
+    assert inline.changed and inline.result["pending"] == ["002_machine_code.sql"], inline.output
+    applied = run_module(MODULE, {**postgres.login, "login_db": database, "migrations": files})
+    assert applied.changed and applied.result["applied"] == ["002_machine_code.sql"], applied.output
+    versions = "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations"
+    assert rows(postgres, database, versions) == "1,2"
+    assert not run(postgres, database, migrations.path).changed
+    again = run_module(MODULE, {**postgres.login, "login_db": database, "migrations": files})
+    assert not again.changed, again.output
+    files["001_machines.sql"] += "-- edited\n"
+    edited = run_module(MODULE, {**postgres.login, "login_db": database, "migrations": files})
+    assert edited.failed and "001_machines.sql" in edited.result["msg"], edited.output
+
+
+def test_path_and_migrations_together_are_refused(postgres, database, migrations):
+    add_first_two(migrations)
+    result = run(postgres, database, migrations.path, migrations={"001_x.sql": "SELECT 1;"})
+    assert result.failed
+    assert "mutually exclusive: path|migrations" in result.result["msg"]
 
 
 def test_bad_file_name_is_reported(postgres, database, migrations):

@@ -4,8 +4,10 @@ import pytest
 from ansible_collections.mantis.datalayer.plugins.modules.postgresql_migrations import (
     MigrationError,
     file_checksum,
+    inline_migrations,
     migration_files,
     plan_migrations,
+    read_files,
     split_table_name,
 )
 
@@ -82,6 +84,29 @@ def test_duplicate_versions_are_an_error(tmp_path):
 def test_missing_directory_is_an_error(tmp_path):
     with pytest.raises(MigrationError, match="not a directory"):
         migration_files(str(tmp_path / "nope"))
+
+
+def test_inline_migrations_are_ordered_and_checksummed_like_the_same_files(tmp_path):
+    sql = {"10_later.sql": "SELECT 10;\n", "2_early.sql": "SELECT 2;\n\n", "001_first.sql": "-- é\nSELECT 1;"}
+    for name, text in sql.items():
+        (tmp_path / name).write_bytes(text.encode("utf-8"))
+    inline = inline_migrations(sql)
+    assert [m["name"] for m in inline] == ["001_first.sql", "2_early.sql", "10_later.sql"]
+    from_files = {m["name"]: m["checksum"] for m in read_files(str(tmp_path))}
+    assert {m["name"]: m["checksum"] for m in inline} == from_files
+    assert inline[1]["content"] == "SELECT 2;\n\n"
+
+
+def test_inline_migration_names_follow_the_file_rules():
+    with pytest.raises(MigrationError, match=r"notes\.txt in migrations is not named"):
+        inline_migrations({"001_a.sql": "", "notes.txt": ""})
+    with pytest.raises(MigrationError, match=r"have the same version 1$"):
+        inline_migrations({"001_a.sql": "", "1_b.sql": ""})
+
+
+def test_inline_migration_text_must_be_a_string():
+    with pytest.raises(MigrationError, match=r"migrations: the value of 001_a\.sql must be the SQL text"):
+        inline_migrations({"001_a.sql": ["SELECT 1"]})
 
 
 def test_checksum_is_sha256_of_the_bytes():
