@@ -123,13 +123,20 @@ import re
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.mantis.datalayer.plugins.module_utils.postgres import postgres_argument_spec
 from ansible_collections.mantis.datalayer.plugins.module_utils.timescaledb import (
+    apply_batch,
     apply_statements,
+    duplicate_message,
     edition_argument_spec,
+    exit_with_results,
     exit_with_state,
+    item_message,
+    list_option_spec,
     qualified_name,
+    read_community_batch,
     refuse_unsupported,
     split_relation,
     timescale_session,
+    top_level_options,
 )
 
 COMMENT_PREFIX = "mantis.datalayer definition sha256:"
@@ -238,24 +245,32 @@ def read_current(session, schema, name):
     return {"materialized_only": row["materialized_only"], "fingerprint": fingerprint_from_comment(row["comment"])}
 
 
-def main():
-    argument_spec = postgres_argument_spec()
-    argument_spec.update(edition_argument_spec())
-    argument_spec.update(
-        name=dict(type="str", required=True),
-        schema=dict(type="str", default="public"),
-        query=dict(type="str"),
-        materialized_only=dict(type="bool", default=True),
-        with_data=dict(type="bool", default=False),
-        recreate=dict(type="bool", default=False),
-        state=dict(type="str", default="present", choices=["present", "absent"]),
+# The options of one continuous aggregate: the module's top-level options and the entries of O(aggregates).
+ITEM_OPTIONS = dict(
+    name=dict(type="str", required=True),
+    schema=dict(type="str", default="public"),
+    query=dict(type="str"),
+    materialized_only=dict(type="bool", default=True),
+    with_data=dict(type="bool", default=False),
+    recreate=dict(type="bool", default=False),
+    state=dict(type="str", default="present", choices=["present", "absent"]),
+)
+
+
+def desired_aggregate(options, label):
+    return dict(
+        state=options["state"],
+        label=label,
+        query=options["query"],
+        fingerprint=query_fingerprint(options["query"]) if options["query"] else None,
+        materialized_only=options["materialized_only"],
+        with_data=options["with_data"],
+        recreate=options["recreate"],
     )
-    module = AnsibleModule(
-        argument_spec=argument_spec,
-        supports_check_mode=True,
-        required_if=[("state", "present", ["query"])],
-    )
-    params = module.params
+
+
+def run_single(module, params):
+    """One continuous aggregate (O(name)): the module's original interface and result."""
     schema, name = split_relation(params["name"], params["schema"])
     label = "%s.%s" % (schema, name)
     feature = ["continuous aggregate %s" % label]
@@ -270,15 +285,7 @@ def main():
         module.fail_json(msg=str(exc), queries=[], timescaledb=server)
     if params["state"] == "absent" and current is not None:
         refuse_unsupported(module, server, feature, continuous_aggregate=describe(label, current))
-    desired = dict(
-        state=params["state"],
-        label=label,
-        query=params["query"],
-        fingerprint=query_fingerprint(params["query"]) if params["query"] else None,
-        materialized_only=params["materialized_only"],
-        with_data=params["with_data"],
-        recreate=params["recreate"],
-    )
+    desired = desired_aggregate(params, label)
     try:
         actions, after = plan_continuous_aggregate(current, desired)
     except PlanError as exc:
@@ -296,6 +303,106 @@ def main():
         describe(label, current),
         describe(label, after),
     )
+
+
+def run_batch(module, params):
+    """Every entry of O(aggregates): validate, read and plan all, then apply them in order on one connection.
+
+    Continuous aggregates cannot be created inside a transaction block (WITH DATA), so the entries are
+    applied one after the other in autocommit mode: a failing entry stops the run, the entries before it
+    stay applied.
+    """
+    entries = []
+    for options in params["aggregates"]:
+        schema, name = split_relation(options["name"], options["schema"])
+        label = "%s.%s" % (schema, name)
+        entries.append(
+            dict(
+                options=options,
+                desired=desired_aggregate(options, label),
+                state=options["state"],
+                schema=schema,
+                name=name,
+                label=label,
+                feature="continuous aggregate %s" % label,
+            )
+        )
+    duplicate = duplicate_message("aggregates", "name", [entry["label"] for entry in entries])
+    if duplicate:
+        module.fail_json(msg=duplicate, queries=[])
+
+    session, server = timescale_session(module, autocommit=True)
+
+    def read(entry):
+        return read_current(session, entry["schema"], entry["name"])
+
+    def exists(current):
+        return current is not None
+
+    unsupported = read_community_batch(module, session, server, "aggregates", entries, read, exists, (PlanError,))
+
+    batches = []
+    for index, entry in enumerate(entries):
+        entry["actions"], entry["after"] = [], None
+        if index in unsupported:
+            continue
+        try:
+            entry["actions"], entry["after"] = plan_continuous_aggregate(entry["current"], entry["desired"])
+        except PlanError as exc:
+            session.conn.close()
+            module.fail_json(msg=item_message("aggregates", index, str(exc)), queries=[], timescaledb=server)
+        relation = qualified_name(entry["schema"], entry["name"])
+        statements = [action_sql(action, relation, entry["desired"]) for action in entry["actions"]]
+        batches.append(
+            ("aggregates[%d]: changing continuous aggregate %s failed" % (index, entry["label"]), statements)
+        )
+    recorded = iter(
+        apply_batch(
+            module,
+            session,
+            batches,
+            " (continuous aggregates are changed one after the other; the entries before this one were applied)",
+        )
+    )
+
+    results = []
+    for index, entry in enumerate(entries):
+        skipped = index in unsupported
+        results.append(
+            {
+                "name": entry["options"]["name"],
+                "schema": entry["schema"],
+                "label": entry["label"],
+                "changed": bool(entry["actions"]),
+                "created": not skipped and entry["current"] is None and entry["state"] == "present",
+                "skipped": skipped,
+                "queries": [] if skipped else next(recorded),
+                "before": {} if skipped else describe(entry["label"], entry["current"]),
+                "after": {} if skipped else describe(entry["label"], entry["after"]),
+            }
+        )
+    skipped_features = [entries[index]["feature"] for index in unsupported]
+    extra = {"skipped_features": skipped_features} if skipped_features else {}
+    exit_with_results(module, session, server, results, **extra)
+
+
+def main():
+    argument_spec = postgres_argument_spec()
+    argument_spec.update(edition_argument_spec())
+    argument_spec.update(top_level_options(ITEM_OPTIONS))
+    argument_spec.update(aggregates=list_option_spec(ITEM_OPTIONS, required_if=[("state", "present", ["query"])]))
+    module = AnsibleModule(
+        argument_spec=argument_spec,
+        supports_check_mode=True,
+        required_one_of=[("name", "aggregates")],
+        mutually_exclusive=[("aggregates", option) for option in ITEM_OPTIONS],
+        # The top-level state defaults to present, also beside a list.
+        required_if=[("state", "present", ["query", "aggregates"], True)],
+    )
+    if module.params["aggregates"] is not None:
+        run_batch(module, module.params)
+    else:
+        run_single(module, module.params)
 
 
 if __name__ == "__main__":

@@ -170,13 +170,20 @@ from ansible_collections.mantis.datalayer.plugins.module_utils.duration import (
 )
 from ansible_collections.mantis.datalayer.plugins.module_utils.postgres import postgres_argument_spec
 from ansible_collections.mantis.datalayer.plugins.module_utils.timescaledb import (
+    apply_batch,
     apply_statements,
+    duplicate_message,
     edition_argument_spec,
+    exit_with_results,
     exit_with_state,
+    item_message,
+    list_option_spec,
     qualified_name,
+    read_community_batch,
     refuse_unsupported,
     split_relation,
     timescale_session,
+    top_level_options,
 )
 
 # policy -> (job procedure, config keys holding durations, add function, remove function)
@@ -442,24 +449,39 @@ def desired_state(params):
     }
 
 
-def main():
-    argument_spec = postgres_argument_spec()
-    argument_spec.update(edition_argument_spec())
-    argument_spec.update(
-        relation=dict(type="str", required=True, aliases=["hypertable", "continuous_aggregate"]),
-        schema=dict(type="str", default="public"),
-        policy=dict(type="str", required=True, choices=list(POLICIES)),
-        state=dict(type="str", default="present", choices=["present", "absent"]),
-        drop_after=dict(type="str"),
-        compress_after=dict(type="str"),
-        segmentby=dict(type="list", elements="str"),
-        orderby=dict(type="list", elements="str"),
-        start_offset=dict(type="str"),
-        end_offset=dict(type="str"),
-        schedule_interval=dict(type="str"),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    params = module.params
+def describe_before(policy, label, current):
+    """The policy as read from the server, with the compression settings of a compression policy."""
+    before = describe(policy, label, current["job"])
+    if before and policy == "compression":
+        before["segmentby"] = current["compression"]["segmentby"]
+        before["orderby"] = orderby_text(current["compression"]["orderby"])
+    return before
+
+
+def added_job_id(module, session, policy, schema, name, actions, after):
+    """The job id of a policy this run added (read back after the commit; unknown in check mode)."""
+    if actions and not module.check_mode and after is not None and after.get("job_id") is None:
+        after["job_id"] = read_current(session, policy, schema, name)["job"]["job_id"]
+
+
+# The options of one policy: the module's top-level options and the entries of O(policies).
+ITEM_OPTIONS = dict(
+    relation=dict(type="str", required=True, aliases=["hypertable", "continuous_aggregate"]),
+    schema=dict(type="str", default="public"),
+    policy=dict(type="str", required=True, choices=list(POLICIES)),
+    state=dict(type="str", default="present", choices=["present", "absent"]),
+    drop_after=dict(type="str"),
+    compress_after=dict(type="str"),
+    segmentby=dict(type="list", elements="str"),
+    orderby=dict(type="list", elements="str"),
+    start_offset=dict(type="str"),
+    end_offset=dict(type="str"),
+    schedule_interval=dict(type="str"),
+)
+
+
+def run_single(module, params):
+    """One policy (O(relation)): the module's original interface and result."""
     schema, name = split_relation(params["relation"], params["schema"])
     label = "%s.%s" % (schema, name)
     policy = params["policy"]
@@ -486,13 +508,96 @@ def main():
     relation = qualified_name(schema, name)
     statements = [action_sql(action, policy, relation, relation) for action in actions]
     apply_statements(module, session, statements, "Changing the %s policy of %s failed" % (policy, label))
-    if actions and not module.check_mode and after is not None and after.get("job_id") is None:
-        after["job_id"] = read_current(session, policy, schema, name)["job"]["job_id"]
-    before = describe(policy, label, current["job"])
-    if before and policy == "compression":
-        before["segmentby"] = current["compression"]["segmentby"]
-        before["orderby"] = orderby_text(current["compression"]["orderby"])
+    added_job_id(module, session, policy, schema, name, actions, after)
+    before = describe_before(policy, label, current)
     exit_with_state(module, session, server, bool(actions), "policy", before, describe(policy, label, after))
+
+
+def run_batch(module, params):
+    """Every entry of O(policies): validate all, read and plan all, then one transaction."""
+    entries = []
+    for index, options in enumerate(params["policies"]):
+        try:
+            desired = desired_state(options)
+        except (PlanError, DurationError) as exc:
+            module.fail_json(msg=item_message("policies", index, str(exc)), queries=[])
+        schema, name = split_relation(options["relation"], options["schema"])
+        feature = "%s on %s.%s" % (FEATURE_NAMES[options["policy"]], schema, name)
+        entries.append(
+            dict(options=options, desired=desired, state=options["state"], schema=schema, name=name, feature=feature)
+        )
+    duplicate = duplicate_message("policies", "relation", [entry["feature"] for entry in entries])
+    if duplicate:
+        module.fail_json(msg=duplicate, queries=[])
+
+    session, server = timescale_session(module)
+
+    def read(entry):
+        return read_current(session, entry["options"]["policy"], entry["schema"], entry["name"])
+
+    def exists(current):
+        return current["job"] is not None
+
+    unsupported = read_community_batch(module, session, server, "policies", entries, read, exists, (PlanError,))
+    skipped_features = [entries[index]["feature"] for index in unsupported]
+
+    def fail(index, message):
+        session.conn.close()
+        module.fail_json(msg=item_message("policies", index, message), queries=[], timescaledb=server)
+
+    batches = []
+    for index, entry in enumerate(entries):
+        entry["actions"], entry["after"] = [], None
+        if index in unsupported:
+            continue
+        try:
+            entry["actions"], entry["after"] = plan_policy(entry["current"], entry["desired"])
+        except PlanError as exc:
+            fail(index, str(exc))
+        relation = qualified_name(entry["schema"], entry["name"])
+        statements = [action_sql(action, entry["options"]["policy"], relation, relation) for action in entry["actions"]]
+        batches.append(("policies[%d]: changing the %s failed" % (index, entry["feature"]), statements))
+    recorded = iter(apply_batch(module, session, batches, " (the whole batch was rolled back; nothing was changed)"))
+
+    results = []
+    for index, entry in enumerate(entries):
+        policy, label = entry["options"]["policy"], "%s.%s" % (entry["schema"], entry["name"])
+        skipped = index in unsupported
+        if not skipped:
+            added_job_id(module, session, policy, entry["schema"], entry["name"], entry["actions"], entry["after"])
+        results.append(
+            {
+                "relation": entry["options"]["relation"],
+                "schema": entry["schema"],
+                "policy": policy,
+                "label": entry["feature"],
+                "changed": bool(entry["actions"]),
+                "skipped": skipped,
+                "queries": [] if skipped else next(recorded),
+                "before": {} if skipped else describe_before(policy, label, entry["current"]),
+                "after": {} if skipped else describe(policy, label, entry["after"]),
+            }
+        )
+    extra = {"skipped_features": skipped_features} if skipped_features else {}
+    exit_with_results(module, session, server, results, **extra)
+
+
+def main():
+    argument_spec = postgres_argument_spec()
+    argument_spec.update(edition_argument_spec())
+    argument_spec.update(top_level_options(ITEM_OPTIONS))
+    argument_spec.update(policies=list_option_spec(ITEM_OPTIONS))
+    module = AnsibleModule(
+        argument_spec=argument_spec,
+        supports_check_mode=True,
+        required_one_of=[("relation", "policies")],
+        mutually_exclusive=[("policies", option) for option in ITEM_OPTIONS],
+        required_by={"relation": "policy"},
+    )
+    if module.params["policies"] is not None:
+        run_batch(module, module.params)
+    else:
+        run_single(module, module.params)
 
 
 if __name__ == "__main__":
