@@ -14,6 +14,8 @@ version_added: 0.1.0
 description:
   - Creates a continuous aggregate (C(CREATE MATERIALIZED VIEW ... WITH (timescaledb.continuous))) from O(query),
     keeps its O(materialized_only) setting converged and drops it with O(state=absent).
+  - Manages one continuous aggregate (O(name) and the options beside it) or many in one call (O(aggregates)).
+    A list is handled on one connection; every entry is validated, read and planned before anything changes.
   - The definition of a continuous aggregate cannot be altered in place; changing it means dropping the view and
     its materialized data. The module records a fingerprint of O(query) in the view's comment. When the query
     changes (or the view was not created by this module), the module fails and changes nothing, unless
@@ -28,9 +30,10 @@ extends_documentation_fragment:
   - mantis.datalayer.timescaledb
 options:
   name:
-    description: Name of the continuous aggregate (view); may be schema-qualified, otherwise O(schema) is used.
+    description:
+      - Name of the continuous aggregate (view); may be schema-qualified, otherwise O(schema) is used.
+      - Exactly one of O(name) and O(aggregates) is required.
     type: str
-    required: true
   schema:
     description: Schema of O(name) when O(name) is not schema-qualified.
     type: str
@@ -63,6 +66,48 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  aggregates:
+    description:
+      - Many continuous aggregates in one call, instead of O(name) and the options beside it (mutually exclusive
+        with them).
+      - One connection; every entry is validated, read and planned before any change (errors name the entry, such as
+        C(aggregates[1].query)).
+      - Continuous aggregates cannot be created inside a transaction block, so the entries are applied one after the
+        other; when one fails, the entries before it stay applied and the rest are not run.
+      - O(unsupported_edition) applies to every entry. V(fail) fails before any change, naming every entry;
+        V(skip) applies the other entries and warns once per skipped entry.
+      - Each entry takes the single-aggregate options; see them above for details.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: Name of the continuous aggregate, optionally schema-qualified. See O(name).
+        type: str
+        required: true
+      schema:
+        description: Schema of O(aggregates[].name) when it is not schema-qualified.
+        type: str
+        default: public
+      query:
+        description: The aggregate's C(SELECT). Required with O(aggregates[].state=present). See O(query).
+        type: str
+      materialized_only:
+        description: Answer queries from materialized data only. See O(materialized_only).
+        type: bool
+        default: true
+      with_data:
+        description: Materialize existing data while creating the view. See O(with_data).
+        type: bool
+        default: false
+      recreate:
+        description: Allow dropping and recreating the view when its definition differs. See O(recreate).
+        type: bool
+        default: false
+      state:
+        description: V(present) creates the view; V(absent) drops it. See O(state).
+        type: str
+        choices: [present, absent]
+        default: present
 notes:
   - Statements run in autocommit mode because C(CREATE MATERIALIZED VIEW ... WITH DATA) cannot run inside a transaction.
 seealso:
@@ -90,12 +135,26 @@ EXAMPLES = r"""
       SELECT time_bucket('1 hour', time) AS bucket, sensor_id, avg(value) AS avg_value, max(value) AS max_value
       FROM sensor_data_raw GROUP BY bucket, sensor_id
     recreate: true
+
+- name: Several aggregates in one call
+  mantis.datalayer.timescale_continuous_aggregate:
+    login_db: mantis_timeseries
+    aggregates:
+      - name: sensor_data_hourly
+        query: >-
+          SELECT time_bucket('1 hour', time) AS bucket, sensor_id, avg(value) AS avg_value
+          FROM sensor_data_raw GROUP BY bucket, sensor_id
+      - name: sensor_data_daily
+        query: >-
+          SELECT time_bucket('1 day', time) AS bucket, sensor_id, avg(value) AS avg_value
+          FROM sensor_data_raw GROUP BY bucket, sensor_id
+    unsupported_edition: skip
 """
 
 RETURN = r"""
 continuous_aggregate:
   description: The continuous aggregate after the run ({} when absent).
-  returned: success
+  returned: success, with O(name)
   type: dict
   sample:
     name: public.sensor_data_hourly
@@ -111,6 +170,43 @@ skipped_features:
   returned: when skipped
   type: list
   elements: str
+results:
+  description: With O(aggregates), one entry per continuous aggregate, in the order given.
+  returned: success, with O(aggregates)
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The entry's O(aggregates[].name), as given.
+      type: str
+      sample: sensor_data_hourly
+    schema:
+      description: The schema of the view.
+      type: str
+      sample: public
+    label:
+      description: The view as C(schema.name); the key of the entry in C(diff).
+      type: str
+      sample: public.sensor_data_hourly
+    changed:
+      description: Whether this entry changed (would change, in check mode).
+      type: bool
+    created:
+      description: Whether the view did not exist and was created (would be created, in check mode).
+      type: bool
+    skipped:
+      description: Whether the entry was skipped because the server's edition lacks it (O(unsupported_edition=skip)).
+      type: bool
+    queries:
+      description: The statements of this entry.
+      type: list
+      elements: str
+    before:
+      description: The view before the run, as RV(continuous_aggregate).
+      type: dict
+    after:
+      description: The view after the run, as RV(continuous_aggregate).
+      type: dict
 timescaledb:
   description: Edition, versions and preload setting of the server.
   returned: success
@@ -386,19 +482,24 @@ def run_batch(module, params):
     exit_with_results(module, session, server, results, **extra)
 
 
-def main():
+def module_arguments():
+    """The argument spec and the checks between options (the unit tests validate with them too)."""
     argument_spec = postgres_argument_spec()
     argument_spec.update(edition_argument_spec())
     argument_spec.update(top_level_options(ITEM_OPTIONS))
     argument_spec.update(aggregates=list_option_spec(ITEM_OPTIONS, required_if=[("state", "present", ["query"])]))
-    module = AnsibleModule(
-        argument_spec=argument_spec,
-        supports_check_mode=True,
+    checks = dict(
         required_one_of=[("name", "aggregates")],
         mutually_exclusive=[("aggregates", option) for option in ITEM_OPTIONS],
         # The top-level state defaults to present, also beside a list.
         required_if=[("state", "present", ["query", "aggregates"], True)],
     )
+    return argument_spec, checks
+
+
+def main():
+    argument_spec, checks = module_arguments()
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **checks)
     if module.params["aggregates"] is not None:
         run_batch(module, module.params)
     else:

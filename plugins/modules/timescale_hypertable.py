@@ -16,7 +16,7 @@ description:
     optionally with a hash (space) dimension. With O(columns), a table that does not exist yet is created first,
     in the same transaction.
   - Manages one hypertable (O(table) and the options beside it) or many in one call (O(hypertables)). A list is
-    handled on one connection: every entry is validated, read and planned before anything changes, and all
+    handled on one connection; every entry is validated, read and planned before anything changes, and all
     changes run in one transaction, so a failing entry leaves every table as it was.
   - Reads the current state from C(timescaledb_information.hypertables) and
     C(timescaledb_information.dimensions) and changes only what differs. A chunk interval that differs
@@ -604,20 +604,25 @@ def run_batch(module, params):
     exit_with_results(module, session, server, results)
 
 
-def main():
+def module_arguments():
+    """The argument spec and the checks between options (the unit tests validate with them too)."""
     argument_spec = postgres_argument_spec()
     argument_spec.update(top_level_options(ITEM_OPTIONS))
     argument_spec.update(
         hypertables=list_option_spec(ITEM_OPTIONS, required_together=[("partitioning_column", "number_partitions")])
     )
-    module = AnsibleModule(
-        argument_spec=argument_spec,
-        supports_check_mode=True,
+    checks = dict(
         required_one_of=[("table", "hypertables")],
         mutually_exclusive=[("hypertables", option) for option in ITEM_OPTIONS],
         required_by={"table": "time_column"},
         required_together=[("partitioning_column", "number_partitions")],
     )
+    return argument_spec, checks
+
+
+def main():
+    argument_spec, checks = module_arguments()
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **checks)
     if module.params["hypertables"] is not None:
         run_batch(module, module.params)
     else:

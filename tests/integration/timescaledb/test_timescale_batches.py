@@ -54,9 +54,10 @@ def test_one_call_creates_the_tables_and_hypertables_then_no_op(tsdb):
     assert run.changed
     assert [r["created"] for r in run.result["results"]] == [True, True]
     assert {"b_raw", "b_events"} <= set(hypertable_names(tsdb))
-    assert tsdb.sql(
-        "SELECT time_interval FROM timescaledb_information.dimensions WHERE hypertable_name = 'b_events'"
-    ) == "1 day"
+    assert (
+        tsdb.sql("SELECT time_interval FROM timescaledb_information.dimensions WHERE hypertable_name = 'b_events'")
+        == "1 day"
+    )
     assert run.result["results"][1]["queries"] == [
         'CREATE TABLE "public"."b_events" (time timestamptz NOT NULL, sensor_id integer NOT NULL,'
         " value double precision)",
@@ -79,10 +80,13 @@ def test_existing_columns_are_left_alone(tsdb):
     run = tsdb.run("timescale_hypertable", args)
     assert not run.failed, run.output
     assert not run.changed
-    assert tsdb.sql(
-        "SELECT string_agg(attname, ',' ORDER BY attnum) FROM pg_attribute"
-        " WHERE attrelid = 'b_raw'::regclass AND attnum > 0 AND NOT attisdropped"
-    ) == "time,sensor_id,value"
+    assert (
+        tsdb.sql(
+            "SELECT string_agg(attname, ',' ORDER BY attnum) FROM pg_attribute"
+            " WHERE attrelid = 'b_raw'::regclass AND attnum > 0 AND NOT attisdropped"
+        )
+        == "time,sensor_id,value"
+    )
     assert tsdb.sql("SELECT count(*) FROM b_raw") == "1"
 
 
@@ -160,7 +164,8 @@ POLICIES = [
     {"relation": "b_events", "policy": "retention", "drop_after": "1y"},
 ]
 HOURLY = (
-    "SELECT time_bucket('1 hour', time) AS bucket, sensor_id, avg(value) AS avg_value FROM b_raw GROUP BY bucket, sensor_id"
+    "SELECT time_bucket('1 hour', time) AS bucket, sensor_id, avg(value) AS avg_value"
+    " FROM b_raw GROUP BY bucket, sensor_id"
 )
 
 
