@@ -17,6 +17,8 @@ options:
       - V(fail) stops before anything changes, with a message naming the edition and how to install the community
         edition from Timescale's repository.
       - V(skip) changes nothing, reports C(changed=false), warns, and lists the feature in RV(skipped_features).
+      - With a list of objects, it applies to every entry. V(fail) fails before any change, naming every entry the
+        edition lacks; V(skip) applies the other entries and warns once per skipped entry.
     type: str
     choices: [fail, skip]
     default: fail

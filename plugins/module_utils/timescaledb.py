@@ -21,6 +21,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import copy
+import re
+
 from ansible_collections.mantis.datalayer.plugins.module_utils.postgres import SqlSession, connect, server_message
 
 # create_hypertable(..., by_range(...)) and the dimension builders exist since 2.13.
@@ -188,16 +191,34 @@ def apply_statements(module, session, statements, failure):
     On a server error nothing stays changed (unless autocommit) and the module fails with
     ``failure`` followed by the server's own words.
     """
+    apply_batch(module, session, [(failure, statements)])
+
+
+def apply_batch(module, session, batches, rolled_back_note=""):
+    """Run every item's planned statements in one transaction: ``batches`` is [(failure, statements)].
+
+    The first server error rolls back the whole transaction (every item) and fails with that
+    item's ``failure`` text, the server's own words and ``rolled_back_note``.
+    Returns the statements recorded per item (rendered SQL), in the order of ``batches``.
+    """
+    recorded = []
     try:
-        for sql, params in statements:
-            session.execute(sql, params)
+        for _failure, statements in batches:
+            start = len(session.queries)
+            for sql, params in statements:
+                session.execute(sql, params)
+            recorded.append(session.queries[start:])
         if not session.conn.autocommit:
             session.conn.commit()
     except Exception as exc:  # psycopg2.Error: the server's message explains it best
         if not session.conn.autocommit:
             session.conn.rollback()
         session.conn.close()
-        module.fail_json(msg="%s: %s" % (failure, server_message(exc)), queries=session.queries)
+        module.fail_json(
+            msg="%s: %s%s" % (batches[len(recorded)][0], server_message(exc), rolled_back_note),
+            queries=session.queries,
+        )
+    return recorded
 
 
 def exit_with_state(module, session, server, changed, key, before, after):
@@ -206,4 +227,105 @@ def exit_with_state(module, session, server, changed, key, before, after):
     result = {"changed": changed, "queries": session.queries, key: after, "timescaledb": server}
     if module._diff:
         result["diff"] = {"before": before, "after": after}
+    module.exit_json(**result)
+
+
+# --- List options: one module call for many objects --------------------------------------
+
+
+def list_option_spec(item_options, **checks):
+    """A ``type=list, elements=dict`` option whose entries take the single-object options.
+
+    ``checks`` (required_together, ...) apply inside every entry.
+    """
+    spec = dict(type="list", elements="dict", options=copy.deepcopy(item_options))
+    spec.update(checks)
+    return spec
+
+
+def top_level_options(item_options):
+    """The single-object options at the top level: nothing required there (the list may be used instead)."""
+    options = copy.deepcopy(item_options)
+    for spec in options.values():
+        spec.pop("required", None)
+    return options
+
+
+def item_message(list_option, index, message):
+    """Name the entry of ``list_option`` an error is about.
+
+    'time_column: no such column' -> 'hypertables[2].time_column: no such column';
+    a message that names no option -> 'hypertables[2]: ...'.
+    """
+    if re.match(r"^[a-z_]+: ", message):
+        return "%s[%d].%s" % (list_option, index, message)
+    return "%s[%d]: %s" % (list_option, index, message)
+
+
+def duplicate_message(list_option, option, labels):
+    """None, or the error for two entries of ``list_option`` naming the same object (``labels``, in order)."""
+    seen = {}
+    for index, label in enumerate(labels):
+        if label in seen:
+            return item_message(
+                list_option,
+                index,
+                "%s: %s is also %s[%d]; list each object once" % (option, label, list_option, seen[label]),
+            )
+        seen[label] = index
+    return None
+
+
+def read_community_batch(module, session, server, list_option, entries, read, exists, errors):
+    """Read every entry of ``list_option`` whose objects need the community edition; [indexes left out].
+
+    ``entries``: dicts with ``state`` and ``feature`` (readable name); ``read(entry)`` returns the
+    current state (stored in entry["current"]) or raises one of ``errors``; ``exists(current)`` says
+    whether the object is there.
+    On another edition an entry that would change something (present, or absent but existing) is
+    not applied: with ``unsupported_edition: fail`` the module fails before any change, naming them
+    all; with ``skip`` each is warned about and its index returned.
+    """
+    community = server["edition"] == COMMUNITY
+    unsupported = []
+    for index, entry in enumerate(entries):
+        entry["current"] = None
+        if entry["state"] == "present" and not community:
+            unsupported.append(index)
+            continue
+        try:
+            entry["current"] = read(entry)
+        except errors as exc:
+            session.conn.close()
+            module.fail_json(msg=item_message(list_option, index, str(exc)), queries=[], timescaledb=server)
+        if exists(entry["current"]) and not community:
+            unsupported.append(index)
+    if unsupported and module.params["unsupported_edition"] == "fail":
+        session.conn.close()
+        features = [entries[index]["feature"] for index in unsupported]
+        module.fail_json(msg=unsupported_feature_message(server["edition"], features), queries=[], timescaledb=server)
+    for index in unsupported:
+        message = unsupported_feature_message(server["edition"], [entries[index]["feature"]])
+        module.warn("Skipped: " + item_message(list_option, index, message))
+    return unsupported
+
+
+def exit_with_results(module, session, server, results, **extra):
+    """End a list-mode run: ``results`` has one entry per item (changed, before, after, ...).
+
+    The diff holds every item, keyed by its label (``schema.name``).
+    """
+    session.conn.close()
+    result = {
+        "changed": any(entry["changed"] for entry in results),
+        "queries": session.queries,
+        "results": results,
+        "timescaledb": server,
+    }
+    result.update(extra)
+    if module._diff:
+        result["diff"] = {
+            "before": dict((entry["label"], entry["before"]) for entry in results),
+            "after": dict((entry["label"], entry["after"]) for entry in results),
+        }
     module.exit_json(**result)

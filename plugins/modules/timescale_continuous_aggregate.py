@@ -14,6 +14,8 @@ version_added: 0.1.0
 description:
   - Creates a continuous aggregate (C(CREATE MATERIALIZED VIEW ... WITH (timescaledb.continuous))) from O(query),
     keeps its O(materialized_only) setting converged and drops it with O(state=absent).
+  - Manages one continuous aggregate (O(name) and the options beside it) or many in one call (O(aggregates)).
+    A list is handled on one connection; every entry is validated, read and planned before anything changes.
   - The definition of a continuous aggregate cannot be altered in place; changing it means dropping the view and
     its materialized data. The module records a fingerprint of O(query) in the view's comment. When the query
     changes (or the view was not created by this module), the module fails and changes nothing, unless
@@ -28,9 +30,10 @@ extends_documentation_fragment:
   - mantis.datalayer.timescaledb
 options:
   name:
-    description: Name of the continuous aggregate (view); may be schema-qualified, otherwise O(schema) is used.
+    description:
+      - Name of the continuous aggregate (view); may be schema-qualified, otherwise O(schema) is used.
+      - Exactly one of O(name) and O(aggregates) is required.
     type: str
-    required: true
   schema:
     description: Schema of O(name) when O(name) is not schema-qualified.
     type: str
@@ -63,6 +66,48 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  aggregates:
+    description:
+      - Many continuous aggregates in one call, instead of O(name) and the options beside it (mutually exclusive
+        with them).
+      - One connection; every entry is validated, read and planned before any change (errors name the entry, such as
+        C(aggregates[1].query)).
+      - Continuous aggregates cannot be created inside a transaction block, so the entries are applied one after the
+        other; when one fails, the entries before it stay applied and the rest are not run.
+      - O(unsupported_edition) applies to every entry. V(fail) fails before any change, naming every entry;
+        V(skip) applies the other entries and warns once per skipped entry.
+      - Each entry takes the single-aggregate options; see them above for details.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: Name of the continuous aggregate, optionally schema-qualified. See O(name).
+        type: str
+        required: true
+      schema:
+        description: Schema of O(aggregates[].name) when it is not schema-qualified.
+        type: str
+        default: public
+      query:
+        description: The aggregate's C(SELECT). Required with O(aggregates[].state=present). See O(query).
+        type: str
+      materialized_only:
+        description: Answer queries from materialized data only. See O(materialized_only).
+        type: bool
+        default: true
+      with_data:
+        description: Materialize existing data while creating the view. See O(with_data).
+        type: bool
+        default: false
+      recreate:
+        description: Allow dropping and recreating the view when its definition differs. See O(recreate).
+        type: bool
+        default: false
+      state:
+        description: V(present) creates the view; V(absent) drops it. See O(state).
+        type: str
+        choices: [present, absent]
+        default: present
 notes:
   - Statements run in autocommit mode because C(CREATE MATERIALIZED VIEW ... WITH DATA) cannot run inside a transaction.
 seealso:
@@ -90,12 +135,26 @@ EXAMPLES = r"""
       SELECT time_bucket('1 hour', time) AS bucket, sensor_id, avg(value) AS avg_value, max(value) AS max_value
       FROM sensor_data_raw GROUP BY bucket, sensor_id
     recreate: true
+
+- name: Several aggregates in one call
+  mantis.datalayer.timescale_continuous_aggregate:
+    login_db: mantis_timeseries
+    aggregates:
+      - name: sensor_data_hourly
+        query: >-
+          SELECT time_bucket('1 hour', time) AS bucket, sensor_id, avg(value) AS avg_value
+          FROM sensor_data_raw GROUP BY bucket, sensor_id
+      - name: sensor_data_daily
+        query: >-
+          SELECT time_bucket('1 day', time) AS bucket, sensor_id, avg(value) AS avg_value
+          FROM sensor_data_raw GROUP BY bucket, sensor_id
+    unsupported_edition: skip
 """
 
 RETURN = r"""
 continuous_aggregate:
   description: The continuous aggregate after the run ({} when absent).
-  returned: success
+  returned: success, with O(name)
   type: dict
   sample:
     name: public.sensor_data_hourly
@@ -111,6 +170,43 @@ skipped_features:
   returned: when skipped
   type: list
   elements: str
+results:
+  description: With O(aggregates), one entry per continuous aggregate, in the order given.
+  returned: success, with O(aggregates)
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The entry's O(aggregates[].name), as given.
+      type: str
+      sample: sensor_data_hourly
+    schema:
+      description: The schema of the view.
+      type: str
+      sample: public
+    label:
+      description: The view as C(schema.name); the key of the entry in C(diff).
+      type: str
+      sample: public.sensor_data_hourly
+    changed:
+      description: Whether this entry changed (would change, in check mode).
+      type: bool
+    created:
+      description: Whether the view did not exist and was created (would be created, in check mode).
+      type: bool
+    skipped:
+      description: Whether the entry was skipped because the server's edition lacks it (O(unsupported_edition=skip)).
+      type: bool
+    queries:
+      description: The statements of this entry.
+      type: list
+      elements: str
+    before:
+      description: The view before the run, as RV(continuous_aggregate).
+      type: dict
+    after:
+      description: The view after the run, as RV(continuous_aggregate).
+      type: dict
 timescaledb:
   description: Edition, versions and preload setting of the server.
   returned: success
@@ -123,13 +219,20 @@ import re
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.mantis.datalayer.plugins.module_utils.postgres import postgres_argument_spec
 from ansible_collections.mantis.datalayer.plugins.module_utils.timescaledb import (
+    apply_batch,
     apply_statements,
+    duplicate_message,
     edition_argument_spec,
+    exit_with_results,
     exit_with_state,
+    item_message,
+    list_option_spec,
     qualified_name,
+    read_community_batch,
     refuse_unsupported,
     split_relation,
     timescale_session,
+    top_level_options,
 )
 
 COMMENT_PREFIX = "mantis.datalayer definition sha256:"
@@ -238,24 +341,32 @@ def read_current(session, schema, name):
     return {"materialized_only": row["materialized_only"], "fingerprint": fingerprint_from_comment(row["comment"])}
 
 
-def main():
-    argument_spec = postgres_argument_spec()
-    argument_spec.update(edition_argument_spec())
-    argument_spec.update(
-        name=dict(type="str", required=True),
-        schema=dict(type="str", default="public"),
-        query=dict(type="str"),
-        materialized_only=dict(type="bool", default=True),
-        with_data=dict(type="bool", default=False),
-        recreate=dict(type="bool", default=False),
-        state=dict(type="str", default="present", choices=["present", "absent"]),
+# The options of one continuous aggregate: the module's top-level options and the entries of O(aggregates).
+ITEM_OPTIONS = dict(
+    name=dict(type="str", required=True),
+    schema=dict(type="str", default="public"),
+    query=dict(type="str"),
+    materialized_only=dict(type="bool", default=True),
+    with_data=dict(type="bool", default=False),
+    recreate=dict(type="bool", default=False),
+    state=dict(type="str", default="present", choices=["present", "absent"]),
+)
+
+
+def desired_aggregate(options, label):
+    return dict(
+        state=options["state"],
+        label=label,
+        query=options["query"],
+        fingerprint=query_fingerprint(options["query"]) if options["query"] else None,
+        materialized_only=options["materialized_only"],
+        with_data=options["with_data"],
+        recreate=options["recreate"],
     )
-    module = AnsibleModule(
-        argument_spec=argument_spec,
-        supports_check_mode=True,
-        required_if=[("state", "present", ["query"])],
-    )
-    params = module.params
+
+
+def run_single(module, params):
+    """One continuous aggregate (O(name)): the module's original interface and result."""
     schema, name = split_relation(params["name"], params["schema"])
     label = "%s.%s" % (schema, name)
     feature = ["continuous aggregate %s" % label]
@@ -270,15 +381,7 @@ def main():
         module.fail_json(msg=str(exc), queries=[], timescaledb=server)
     if params["state"] == "absent" and current is not None:
         refuse_unsupported(module, server, feature, continuous_aggregate=describe(label, current))
-    desired = dict(
-        state=params["state"],
-        label=label,
-        query=params["query"],
-        fingerprint=query_fingerprint(params["query"]) if params["query"] else None,
-        materialized_only=params["materialized_only"],
-        with_data=params["with_data"],
-        recreate=params["recreate"],
-    )
+    desired = desired_aggregate(params, label)
     try:
         actions, after = plan_continuous_aggregate(current, desired)
     except PlanError as exc:
@@ -296,6 +399,111 @@ def main():
         describe(label, current),
         describe(label, after),
     )
+
+
+def run_batch(module, params):
+    """Every entry of O(aggregates): validate, read and plan all, then apply them in order on one connection.
+
+    Continuous aggregates cannot be created inside a transaction block (WITH DATA), so the entries are
+    applied one after the other in autocommit mode: a failing entry stops the run, the entries before it
+    stay applied.
+    """
+    entries = []
+    for options in params["aggregates"]:
+        schema, name = split_relation(options["name"], options["schema"])
+        label = "%s.%s" % (schema, name)
+        entries.append(
+            dict(
+                options=options,
+                desired=desired_aggregate(options, label),
+                state=options["state"],
+                schema=schema,
+                name=name,
+                label=label,
+                feature="continuous aggregate %s" % label,
+            )
+        )
+    duplicate = duplicate_message("aggregates", "name", [entry["label"] for entry in entries])
+    if duplicate:
+        module.fail_json(msg=duplicate, queries=[])
+
+    session, server = timescale_session(module, autocommit=True)
+
+    def read(entry):
+        return read_current(session, entry["schema"], entry["name"])
+
+    def exists(current):
+        return current is not None
+
+    unsupported = read_community_batch(module, session, server, "aggregates", entries, read, exists, (PlanError,))
+
+    batches = []
+    for index, entry in enumerate(entries):
+        entry["actions"], entry["after"] = [], None
+        if index in unsupported:
+            continue
+        try:
+            entry["actions"], entry["after"] = plan_continuous_aggregate(entry["current"], entry["desired"])
+        except PlanError as exc:
+            session.conn.close()
+            module.fail_json(msg=item_message("aggregates", index, str(exc)), queries=[], timescaledb=server)
+        relation = qualified_name(entry["schema"], entry["name"])
+        statements = [action_sql(action, relation, entry["desired"]) for action in entry["actions"]]
+        batches.append(
+            ("aggregates[%d]: changing continuous aggregate %s failed" % (index, entry["label"]), statements)
+        )
+    recorded = iter(
+        apply_batch(
+            module,
+            session,
+            batches,
+            " (continuous aggregates are changed one after the other; the entries before this one were applied)",
+        )
+    )
+
+    results = []
+    for index, entry in enumerate(entries):
+        skipped = index in unsupported
+        results.append(
+            {
+                "name": entry["options"]["name"],
+                "schema": entry["schema"],
+                "label": entry["label"],
+                "changed": bool(entry["actions"]),
+                "created": not skipped and entry["current"] is None and entry["state"] == "present",
+                "skipped": skipped,
+                "queries": [] if skipped else next(recorded),
+                "before": {} if skipped else describe(entry["label"], entry["current"]),
+                "after": {} if skipped else describe(entry["label"], entry["after"]),
+            }
+        )
+    skipped_features = [entries[index]["feature"] for index in unsupported]
+    extra = {"skipped_features": skipped_features} if skipped_features else {}
+    exit_with_results(module, session, server, results, **extra)
+
+
+def module_arguments():
+    """The argument spec and the checks between options (the unit tests validate with them too)."""
+    argument_spec = postgres_argument_spec()
+    argument_spec.update(edition_argument_spec())
+    argument_spec.update(top_level_options(ITEM_OPTIONS))
+    argument_spec.update(aggregates=list_option_spec(ITEM_OPTIONS, required_if=[("state", "present", ["query"])]))
+    checks = dict(
+        required_one_of=[("name", "aggregates")],
+        mutually_exclusive=[("aggregates", option) for option in ITEM_OPTIONS],
+        # The top-level state defaults to present, also beside a list.
+        required_if=[("state", "present", ["query", "aggregates"], True)],
+    )
+    return argument_spec, checks
+
+
+def main():
+    argument_spec, checks = module_arguments()
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **checks)
+    if module.params["aggregates"] is not None:
+        run_batch(module, module.params)
+    else:
+        run_single(module, module.params)
 
 
 if __name__ == "__main__":

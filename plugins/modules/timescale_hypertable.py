@@ -9,28 +9,33 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 module: timescale_hypertable
-short_description: Create or convert a TimescaleDB hypertable and keep its chunk interval converged
+short_description: Create or convert TimescaleDB hypertables and keep their chunk intervals converged
 version_added: 0.1.0
 description:
-  - Turns an existing PostgreSQL table into a TimescaleDB hypertable partitioned by O(time_column),
-    optionally with a hash (space) dimension.
+  - Turns a PostgreSQL table into a TimescaleDB hypertable partitioned by O(time_column),
+    optionally with a hash (space) dimension. With O(columns), a table that does not exist yet is created first,
+    in the same transaction.
+  - Manages one hypertable (O(table) and the options beside it) or many in one call (O(hypertables)). A list is
+    handled on one connection; every entry is validated, read and planned before anything changes, and all
+    changes run in one transaction, so a failing entry leaves every table as it was.
   - Reads the current state from C(timescaledb_information.hypertables) and
     C(timescaledb_information.dimensions) and changes only what differs. A chunk interval that differs
     from O(chunk_time_interval) (edited by hand, or changed in the playbook) is corrected with
     C(set_chunk_time_interval()); the new interval applies to chunks created from then on, existing chunks keep theirs.
   - Hypertables work on both TimescaleDB editions (C(apache) and the community edition C(timescale)).
   - The module never drops or rewrites data. Converting a table that already holds rows moves those rows into
-    chunks and needs O(migrate_data=true).
+    chunks and needs O(migrate_data=true). The columns of an existing table are never added, altered or dropped,
+    whatever O(columns) says.
 extends_documentation_fragment:
   - mantis.datalayer.postgres
   - mantis.datalayer.timescaledb.attributes
 options:
   table:
     description:
-      - The table to convert. It must exist; the module does not create tables.
+      - The table to convert (or, with O(columns), to create when it does not exist).
       - May be schema-qualified (C(metrics.sensor_data_raw)); otherwise O(schema) is used.
+      - Exactly one of O(table) and O(hypertables) is required.
     type: str
-    required: true
   schema:
     description: Schema of O(table) when O(table) is not schema-qualified.
     type: str
@@ -39,8 +44,8 @@ options:
     description:
       - Column the hypertable is partitioned by. It must exist and be of type C(timestamptz), C(timestamp) or C(date).
       - The time column of an existing hypertable cannot be changed; asking for another one fails.
+      - Required with O(table).
     type: str
-    required: true
   chunk_time_interval:
     description:
       - Time range covered by one chunk, as a duration (C(1d), C(7 days), C(12h), seconds).
@@ -67,6 +72,59 @@ options:
     description: Let TimescaleDB create its default index on the time column when converting.
     type: bool
     default: true
+  columns:
+    description:
+      - SQL column (and table constraint) definitions, such as C(time timestamptz NOT NULL). When O(table) does not
+        exist, it is created with them (C(CREATE TABLE)) and made a hypertable in the same transaction.
+      - The definitions are checked by the server before anything changes, also in check mode.
+      - Used only to create a missing table. The columns of an existing table are left alone (never added,
+        altered or dropped), so user data is never touched; change them with migrations.
+      - Without it, O(table) must exist.
+    type: list
+    elements: str
+  hypertables:
+    description:
+      - Many hypertables in one call, instead of O(table) and the options beside it (mutually exclusive with them).
+      - One connection; every entry is validated and planned before any change (errors name the entry, such as
+        C(hypertables[2].chunk_time_interval)); all changes run in one transaction, so when one entry fails
+        nothing is changed.
+      - Each entry takes the single-table options; see them above for details.
+    type: list
+    elements: dict
+    suboptions:
+      table:
+        description: The table, optionally schema-qualified. See O(table).
+        type: str
+        required: true
+      schema:
+        description: Schema of O(hypertables[].table) when it is not schema-qualified.
+        type: str
+        default: public
+      time_column:
+        description: Column the hypertable is partitioned by. See O(time_column).
+        type: str
+        required: true
+      chunk_time_interval:
+        description: Time range covered by one chunk. See O(chunk_time_interval).
+        type: str
+      partitioning_column:
+        description: Column of an optional hash dimension. See O(partitioning_column).
+        type: str
+      number_partitions:
+        description: Number of hash partitions. See O(number_partitions).
+        type: int
+      migrate_data:
+        description: Allow converting a table that holds rows. See O(migrate_data).
+        type: bool
+        default: false
+      create_default_indexes:
+        description: Let TimescaleDB create its default time index. See O(create_default_indexes).
+        type: bool
+        default: true
+      columns:
+        description: Column definitions to create the table with when it is missing. See O(columns).
+        type: list
+        elements: str
 notes:
   - Needs TimescaleDB 2.13 or newer, preloaded (C(shared_preload_libraries)) and installed in O(login_db)
     (C(CREATE EXTENSION timescaledb)); the module fails with a message saying which is missing.
@@ -97,12 +155,32 @@ EXAMPLES = r"""
     partitioning_column: sensor_id
     number_partitions: 4
     migrate_data: true
+
+- name: Create the tables (when missing) and their hypertables in one transaction
+  mantis.datalayer.timescale_hypertable:
+    login_db: mantis_timeseries
+    hypertables:
+      - table: sensor_data_raw
+        time_column: time
+        chunk_time_interval: 1d
+        columns:
+          - time timestamptz NOT NULL
+          - sensor_id uuid NOT NULL
+          - value double precision
+      - table: system_events
+        time_column: time
+        columns: [time timestamptz NOT NULL, message text]
+  register: hypertables
+
+- name: Tables a dry run would create (later steps cannot read them yet)
+  ansible.builtin.debug:
+    msg: "{{ hypertables.results | selectattr('created') | map(attribute='table') | list }}"
 """
 
 RETURN = r"""
 hypertable:
   description: The hypertable as it is after the run (as it would be, in check mode).
-  returned: success
+  returned: success, with O(table)
   type: dict
   sample:
     schema: public
@@ -119,6 +197,40 @@ queries:
   elements: str
   sample:
     - "SELECT create_hypertable('\"public\".\"sensor_data_raw\"', by_range('time', '1 days'::interval))"
+results:
+  description: With O(hypertables), one entry per hypertable, in the order given.
+  returned: success, with O(hypertables)
+  type: list
+  elements: dict
+  contains:
+    table:
+      description: The entry's O(hypertables[].table), as given.
+      type: str
+      sample: sensor_data_raw
+    schema:
+      description: The schema of the table.
+      type: str
+      sample: public
+    label:
+      description: The table as C(schema.table); the key of the entry in C(diff).
+      type: str
+      sample: public.sensor_data_raw
+    changed:
+      description: Whether this entry changed (would change, in check mode).
+      type: bool
+    created:
+      description: Whether the table did not exist and was created (would be created, in check mode).
+      type: bool
+    queries:
+      description: The statements of this entry.
+      type: list
+      elements: str
+    before:
+      description: The hypertable before the run, as RV(hypertable) ({} when it was none).
+      type: dict
+    after:
+      description: The hypertable after the run, as RV(hypertable).
+      type: dict
 timescaledb:
   description: Edition, versions and preload setting of the server.
   returned: success
@@ -137,13 +249,19 @@ from ansible_collections.mantis.datalayer.plugins.module_utils.duration import (
     parse_duration,
     postgres_interval,
 )
-from ansible_collections.mantis.datalayer.plugins.module_utils.postgres import postgres_argument_spec
+from ansible_collections.mantis.datalayer.plugins.module_utils.postgres import postgres_argument_spec, server_message
 from ansible_collections.mantis.datalayer.plugins.module_utils.timescaledb import (
+    apply_batch,
     apply_statements,
+    duplicate_message,
+    exit_with_results,
     exit_with_state,
+    item_message,
+    list_option_spec,
     qualified_name,
     split_relation,
     timescale_session,
+    top_level_options,
 )
 
 TIME_TYPES = ("timestamp with time zone", "timestamp without time zone", "date")
@@ -179,11 +297,15 @@ def plan_hypertable(current, desired):
     Returns (actions, after) where ``after`` is the hypertable as it will be.
     """
     name = "%s.%s" % (desired["schema"], desired["table"])
+    actions = []
     if not current["exists"]:
-        raise PlanError(
-            "table: %s does not exist in database %r; create the table first (this module converts an existing "
-            "table into a hypertable)" % (name, desired["database"])
-        )
+        if not desired.get("columns"):
+            raise PlanError(
+                "table: %s does not exist in database %r; create the table first, or give its columns to have "
+                "this module create it" % (name, desired["database"])
+            )
+        actions.append({"action": "create_table", "columns": desired["columns"]})
+    # For a table still to be created, the columns its CREATE TABLE would give it (see probe_new_table).
     columns = current["columns"]
     time_column = desired["time_column"]
     if time_column not in columns:
@@ -204,7 +326,6 @@ def plan_hypertable(current, desired):
         )
 
     hypertable = current["hypertable"]
-    actions = []
     if hypertable is None:
         if current["has_rows"] and not desired["migrate_data"]:
             raise PlanError(
@@ -257,9 +378,15 @@ def plan_hypertable(current, desired):
     return actions, after
 
 
+def create_table_sql(relation, columns):
+    return "CREATE TABLE %s (%s)" % (relation, ", ".join(columns))
+
+
 def action_sql(action, relation):
     """(statement, parameters) for one planned action on the hypertable ``relation`` (quoted, qualified)."""
     kind = action["action"]
+    if kind == "create_table":
+        return create_table_sql(relation, action["columns"]), None
     if kind == "create_hypertable":
         dimension = "by_range(%s)"
         params = [relation, action["time_column"]]
@@ -288,22 +415,48 @@ def action_sql(action, relation):
     raise ValueError("unknown action %r" % kind)
 
 
-def read_current(session, schema, table):
+def table_columns(session, oid):
+    return {
+        row["attname"]: row["type"]
+        for row in session.fetch_all(
+            "SELECT attname, format_type(atttypid, atttypmod) AS type FROM pg_attribute"
+            " WHERE attrelid = %s AND attnum > 0 AND NOT attisdropped",
+            (oid,),
+        )
+    }
+
+
+def probe_new_table(session, schema, table, columns):
+    """The columns (name -> type) ``CREATE TABLE`` with ``columns`` would give; raises PlanError if it would fail.
+
+    The statement runs inside a savepoint that is always rolled back, so the definitions are checked
+    by the server itself (also in check mode) and nothing is left behind.
+    """
+    with session.conn.cursor() as cursor:
+        cursor.execute("SAVEPOINT mantis_probe")
+        try:
+            cursor.execute(create_table_sql(qualified_name(schema, table), columns))
+            cursor.execute("SELECT %s::regclass::oid::bigint", (qualified_name(schema, table),))
+            return table_columns(session, cursor.fetchone()[0])
+        except Exception as exc:  # psycopg2.Error: the server names the bad definition
+            raise PlanError(
+                "columns: CREATE TABLE %s.%s would fail: %s" % (schema, table, server_message(exc))
+            ) from None
+        finally:
+            cursor.execute("ROLLBACK TO SAVEPOINT mantis_probe")
+
+
+def read_current(session, schema, table, new_columns=None):
+    """The table as it is; a missing table with ``new_columns`` is described as CREATE TABLE would make it."""
     relation = session.fetch_one(
         "SELECT c.oid::bigint AS oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
         " WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r', 'p')",
         (schema, table),
     )
     if relation is None:
-        return {"exists": False, "columns": {}, "has_rows": None, "hypertable": None}
-    columns = {
-        row["attname"]: row["type"]
-        for row in session.fetch_all(
-            "SELECT attname, format_type(atttypid, atttypmod) AS type FROM pg_attribute"
-            " WHERE attrelid = %s AND attnum > 0 AND NOT attisdropped",
-            (relation["oid"],),
-        )
-    }
+        columns = probe_new_table(session, schema, table, new_columns) if new_columns else {}
+        return {"exists": False, "columns": columns, "has_rows": False, "hypertable": None}
+    columns = table_columns(session, relation["oid"])
     dimensions = session.fetch_all(
         "SELECT column_name, dimension_type, extract(epoch FROM time_interval)::bigint AS seconds, num_partitions"
         " FROM timescaledb_information.dimensions WHERE hypertable_schema = %s AND hypertable_name = %s"
@@ -326,50 +479,62 @@ def read_current(session, schema, table):
     return {"exists": True, "columns": columns, "has_rows": has_rows, "hypertable": hypertable}
 
 
-def main():
-    argument_spec = postgres_argument_spec()
-    argument_spec.update(
-        table=dict(type="str", required=True),
-        schema=dict(type="str", default="public"),
-        time_column=dict(type="str", required=True),
-        chunk_time_interval=dict(type="str"),
-        partitioning_column=dict(type="str"),
-        number_partitions=dict(type="int"),
-        migrate_data=dict(type="bool", default=False),
-        create_default_indexes=dict(type="bool", default=True),
-    )
-    module = AnsibleModule(
-        argument_spec=argument_spec,
-        supports_check_mode=True,
-        required_together=[("partitioning_column", "number_partitions")],
-    )
-    params = module.params
-    schema, table = split_relation(params["table"], params["schema"])
-    try:
-        chunk = params["chunk_time_interval"]
-        chunk_seconds = parse_duration(chunk, "chunk_time_interval") if chunk is not None else None
-    except DurationError as exc:
-        module.fail_json(msg=str(exc), queries=[])
-    if chunk_seconds == 0:
-        module.fail_json(msg="chunk_time_interval: must be longer than 0 seconds", queries=[])
-    if params["number_partitions"] is not None and params["number_partitions"] < 1:
-        module.fail_json(msg="number_partitions: must be 1 or more", queries=[])
+# The options of one hypertable: the module's top-level options and the entries of O(hypertables).
+ITEM_OPTIONS = dict(
+    table=dict(type="str", required=True),
+    schema=dict(type="str", default="public"),
+    time_column=dict(type="str", required=True),
+    chunk_time_interval=dict(type="str"),
+    partitioning_column=dict(type="str"),
+    number_partitions=dict(type="int"),
+    migrate_data=dict(type="bool", default=False),
+    create_default_indexes=dict(type="bool", default=True),
+    columns=dict(type="list", elements="str"),
+)
 
-    session, server = timescale_session(module)
-    current = read_current(session, schema, table)
-    desired = dict(
-        database=params["login_db"],
+
+def desired_hypertable(options, database):
+    """One hypertable's options in the plan's terms (chunk interval in seconds); raises PlanError/DurationError."""
+    schema, table = split_relation(options["table"], options["schema"])
+    chunk = options["chunk_time_interval"]
+    chunk_seconds = parse_duration(chunk, "chunk_time_interval") if chunk is not None else None
+    if chunk_seconds == 0:
+        raise PlanError("chunk_time_interval: must be longer than 0 seconds")
+    if options["number_partitions"] is not None and options["number_partitions"] < 1:
+        raise PlanError("number_partitions: must be 1 or more")
+    if options["columns"] is not None and not [column for column in options["columns"] if column.strip()]:
+        raise PlanError("columns: lists no column; give the SQL column definitions of the table")
+    return dict(
+        database=database,
         schema=schema,
         table=table,
-        time_column=params["time_column"],
+        time_column=options["time_column"],
         chunk_time_interval=chunk_seconds,
-        partitioning_column=params["partitioning_column"],
-        number_partitions=params["number_partitions"],
-        migrate_data=params["migrate_data"],
-        create_default_indexes=params["create_default_indexes"],
+        partitioning_column=options["partitioning_column"],
+        number_partitions=options["number_partitions"],
+        migrate_data=options["migrate_data"],
+        create_default_indexes=options["create_default_indexes"],
+        columns=[column for column in options["columns"] if column.strip()] if options["columns"] else None,
     )
+
+
+def plan_item(session, desired):
+    """Read one hypertable and plan it: (current, actions, after); raises PlanError."""
+    current = read_current(session, desired["schema"], desired["table"], desired["columns"])
+    actions, after = plan_hypertable(current, desired)
+    return current, actions, after
+
+
+def run_single(module, params):
+    """One hypertable (O(table)): the module's original interface and result."""
     try:
-        actions, after = plan_hypertable(current, desired)
+        desired = desired_hypertable(params, params["login_db"])
+    except (PlanError, DurationError) as exc:
+        module.fail_json(msg=str(exc), queries=[])
+    schema, table = desired["schema"], desired["table"]
+    session, server = timescale_session(module)
+    try:
+        current, actions, after = plan_item(session, desired)
     except PlanError as exc:
         module.fail_json(msg=str(exc), queries=[], timescaledb=server)
 
@@ -385,6 +550,83 @@ def main():
         describe(schema, table, current["hypertable"]),
         describe(schema, table, after),
     )
+
+
+def run_batch(module, params):
+    """Every entry of O(hypertables): validate all, read and plan all, then one transaction."""
+    items = params["hypertables"]
+    desired_items = []
+    for index, options in enumerate(items):
+        try:
+            desired_items.append(desired_hypertable(options, params["login_db"]))
+        except (PlanError, DurationError) as exc:
+            module.fail_json(msg=item_message("hypertables", index, str(exc)), queries=[])
+    labels = ["%s.%s" % (desired["schema"], desired["table"]) for desired in desired_items]
+    duplicate = duplicate_message("hypertables", "table", labels)
+    if duplicate:
+        module.fail_json(msg=duplicate, queries=[])
+
+    session, server = timescale_session(module)
+    plans = []
+    for index, desired in enumerate(desired_items):
+        try:
+            plans.append(plan_item(session, desired))
+        except PlanError as exc:
+            session.conn.close()
+            module.fail_json(msg=item_message("hypertables", index, str(exc)), queries=[], timescaledb=server)
+
+    batches = []
+    for index, (desired, (_current, actions, _after)) in enumerate(zip(desired_items, plans)):
+        relation = qualified_name(desired["schema"], desired["table"])
+        batches.append(
+            (
+                "hypertables[%d]: changing hypertable %s failed" % (index, labels[index]),
+                [action_sql(action, relation) for action in actions],
+            )
+        )
+    recorded = apply_batch(module, session, batches, " (the whole batch was rolled back; nothing was changed)")
+    results = []
+    for options, desired, (current, actions, after), queries, label in zip(
+        items, desired_items, plans, recorded, labels
+    ):
+        results.append(
+            {
+                "table": options["table"],
+                "schema": desired["schema"],
+                "label": label,
+                "changed": bool(actions),
+                "created": not current["exists"],
+                "queries": queries,
+                "before": describe(desired["schema"], desired["table"], current["hypertable"]),
+                "after": describe(desired["schema"], desired["table"], after),
+            }
+        )
+    exit_with_results(module, session, server, results)
+
+
+def module_arguments():
+    """The argument spec and the checks between options (the unit tests validate with them too)."""
+    argument_spec = postgres_argument_spec()
+    argument_spec.update(top_level_options(ITEM_OPTIONS))
+    argument_spec.update(
+        hypertables=list_option_spec(ITEM_OPTIONS, required_together=[("partitioning_column", "number_partitions")])
+    )
+    checks = dict(
+        required_one_of=[("table", "hypertables")],
+        mutually_exclusive=[("hypertables", option) for option in ITEM_OPTIONS],
+        required_by={"table": "time_column"},
+        required_together=[("partitioning_column", "number_partitions")],
+    )
+    return argument_spec, checks
+
+
+def main():
+    argument_spec, checks = module_arguments()
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **checks)
+    if module.params["hypertables"] is not None:
+        run_batch(module, module.params)
+    else:
+        run_single(module, module.params)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,10 @@ module: timescale_policy
 short_description: Keep a TimescaleDB retention, compression or continuous-aggregate refresh policy converged
 version_added: 0.1.0
 description:
-  - Creates, corrects and removes one background policy of a hypertable or continuous aggregate.
+  - Creates, corrects and removes a background policy of a hypertable or continuous aggregate, one
+    (O(relation) and the options beside it) or many in one call (O(policies)). A list is handled on one
+    connection; every entry is validated, read and planned before anything changes, and all changes run in one
+    transaction, so a failing entry leaves every policy as it was.
   - TimescaleDB's own C(add_*_policy(..., if_not_exists => true)) keeps an existing policy with its old arguments and
     only prints a warning. This module reads the policy from C(timescaledb_information.jobs), compares its C(config)
     and schedule with the options, and corrects drift with C(alter_job()), or removes and re-adds the policy when its
@@ -30,17 +33,16 @@ options:
     description:
       - The hypertable (retention, compression) or continuous aggregate (retention, refresh) the policy belongs to.
       - May be schema-qualified; otherwise O(schema) is used.
+      - Exactly one of O(relation) and O(policies) is required.
     type: str
-    required: true
     aliases: [hypertable, continuous_aggregate]
   schema:
     description: Schema of O(relation) when O(relation) is not schema-qualified.
     type: str
     default: public
   policy:
-    description: Which policy to manage.
+    description: Which policy to manage. Required with O(relation).
     type: str
-    required: true
     choices: [retention, compression, refresh]
   state:
     description:
@@ -81,6 +83,60 @@ options:
       - How often the policy job runs. Omitted means TimescaleDB's default when the policy is added
         (1 hour for refresh policies) and not compared afterwards.
     type: str
+  policies:
+    description:
+      - Many policies in one call, instead of O(relation) and the options beside it (mutually exclusive with them).
+      - One connection; every entry is validated and planned before any change (errors name the entry, such as
+        C(policies[2].drop_after)); all changes run in one transaction, so when one entry fails nothing is changed.
+      - O(unsupported_edition) applies to every entry. On the C(apache) edition V(fail) fails before any change,
+        naming every entry the edition cannot serve; V(skip) applies the other entries and warns once per skipped
+        entry (each marked C(skipped) in RV(results)).
+      - Each entry takes the single-policy options; see them above for details.
+    type: list
+    elements: dict
+    suboptions:
+      relation:
+        description: The hypertable or continuous aggregate, optionally schema-qualified. See O(relation).
+        type: str
+        required: true
+        aliases: [hypertable, continuous_aggregate]
+      schema:
+        description: Schema of O(policies[].relation) when it is not schema-qualified.
+        type: str
+        default: public
+      policy:
+        description: Which policy to manage. See O(policy).
+        type: str
+        required: true
+        choices: [retention, compression, refresh]
+      state:
+        description: V(present) creates or corrects the policy; V(absent) removes it. See O(state).
+        type: str
+        choices: [present, absent]
+        default: present
+      drop_after:
+        description: Retention age. See O(drop_after).
+        type: str
+      compress_after:
+        description: Compression age. See O(compress_after).
+        type: str
+      segmentby:
+        description: Compression segmenting columns. See O(segmentby).
+        type: list
+        elements: str
+      orderby:
+        description: Order inside compressed segments. See O(orderby).
+        type: list
+        elements: str
+      start_offset:
+        description: Start of the refresh window. See O(start_offset).
+        type: str
+      end_offset:
+        description: End of the refresh window. See O(end_offset).
+        type: str
+      schedule_interval:
+        description: How often the policy job runs. See O(schedule_interval).
+        type: str
 seealso:
   - module: mantis.datalayer.timescale_hypertable
   - module: mantis.datalayer.timescale_continuous_aggregate
@@ -124,12 +180,28 @@ EXAMPLES = r"""
     policy: retention
     drop_after: 90d
     unsupported_edition: skip
+
+- name: Retention and compression of several hypertables in one call (one transaction)
+  mantis.datalayer.timescale_policy:
+    login_db: mantis_timeseries
+    policies:
+      - relation: sensor_data_raw
+        policy: retention
+        drop_after: 90d
+      - relation: sensor_data_raw
+        policy: compression
+        compress_after: 7d
+        segmentby: [sensor_id]
+      - relation: system_events
+        policy: retention
+        drop_after: 90d
+    unsupported_edition: skip
 """
 
 RETURN = r"""
 policy:
   description: The policy as it is after the run ({} when absent).
-  returned: success
+  returned: success, with O(relation)
   type: dict
   sample:
     policy: retention
@@ -150,6 +222,44 @@ skipped_features:
   type: list
   elements: str
   sample: [retention policy on public.system_events]
+results:
+  description: With O(policies), one entry per policy, in the order given.
+  returned: success, with O(policies)
+  type: list
+  elements: dict
+  contains:
+    relation:
+      description: The entry's O(policies[].relation), as given.
+      type: str
+      sample: sensor_data_raw
+    schema:
+      description: The schema of the relation.
+      type: str
+      sample: public
+    policy:
+      description: The entry's O(policies[].policy).
+      type: str
+      sample: retention
+    label:
+      description: The policy in words; the key of the entry in C(diff).
+      type: str
+      sample: retention policy on public.sensor_data_raw
+    changed:
+      description: Whether this entry changed (would change, in check mode).
+      type: bool
+    skipped:
+      description: Whether the entry was skipped because the server's edition lacks it (O(unsupported_edition=skip)).
+      type: bool
+    queries:
+      description: The statements of this entry.
+      type: list
+      elements: str
+    before:
+      description: The policy before the run, as RV(policy).
+      type: dict
+    after:
+      description: The policy after the run, as RV(policy).
+      type: dict
 timescaledb:
   description: Edition, versions and preload setting of the server.
   returned: success
@@ -170,13 +280,20 @@ from ansible_collections.mantis.datalayer.plugins.module_utils.duration import (
 )
 from ansible_collections.mantis.datalayer.plugins.module_utils.postgres import postgres_argument_spec
 from ansible_collections.mantis.datalayer.plugins.module_utils.timescaledb import (
+    apply_batch,
     apply_statements,
+    duplicate_message,
     edition_argument_spec,
+    exit_with_results,
     exit_with_state,
+    item_message,
+    list_option_spec,
     qualified_name,
+    read_community_batch,
     refuse_unsupported,
     split_relation,
     timescale_session,
+    top_level_options,
 )
 
 # policy -> (job procedure, config keys holding durations, add function, remove function)
@@ -442,24 +559,39 @@ def desired_state(params):
     }
 
 
-def main():
-    argument_spec = postgres_argument_spec()
-    argument_spec.update(edition_argument_spec())
-    argument_spec.update(
-        relation=dict(type="str", required=True, aliases=["hypertable", "continuous_aggregate"]),
-        schema=dict(type="str", default="public"),
-        policy=dict(type="str", required=True, choices=list(POLICIES)),
-        state=dict(type="str", default="present", choices=["present", "absent"]),
-        drop_after=dict(type="str"),
-        compress_after=dict(type="str"),
-        segmentby=dict(type="list", elements="str"),
-        orderby=dict(type="list", elements="str"),
-        start_offset=dict(type="str"),
-        end_offset=dict(type="str"),
-        schedule_interval=dict(type="str"),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    params = module.params
+def describe_before(policy, label, current):
+    """The policy as read from the server, with the compression settings of a compression policy."""
+    before = describe(policy, label, current["job"])
+    if before and policy == "compression":
+        before["segmentby"] = current["compression"]["segmentby"]
+        before["orderby"] = orderby_text(current["compression"]["orderby"])
+    return before
+
+
+def added_job_id(module, session, policy, schema, name, actions, after):
+    """The job id of a policy this run added (read back after the commit; unknown in check mode)."""
+    if actions and not module.check_mode and after is not None and after.get("job_id") is None:
+        after["job_id"] = read_current(session, policy, schema, name)["job"]["job_id"]
+
+
+# The options of one policy: the module's top-level options and the entries of O(policies).
+ITEM_OPTIONS = dict(
+    relation=dict(type="str", required=True, aliases=["hypertable", "continuous_aggregate"]),
+    schema=dict(type="str", default="public"),
+    policy=dict(type="str", required=True, choices=list(POLICIES)),
+    state=dict(type="str", default="present", choices=["present", "absent"]),
+    drop_after=dict(type="str"),
+    compress_after=dict(type="str"),
+    segmentby=dict(type="list", elements="str"),
+    orderby=dict(type="list", elements="str"),
+    start_offset=dict(type="str"),
+    end_offset=dict(type="str"),
+    schedule_interval=dict(type="str"),
+)
+
+
+def run_single(module, params):
+    """One policy (O(relation)): the module's original interface and result."""
     schema, name = split_relation(params["relation"], params["schema"])
     label = "%s.%s" % (schema, name)
     policy = params["policy"]
@@ -486,13 +618,101 @@ def main():
     relation = qualified_name(schema, name)
     statements = [action_sql(action, policy, relation, relation) for action in actions]
     apply_statements(module, session, statements, "Changing the %s policy of %s failed" % (policy, label))
-    if actions and not module.check_mode and after is not None and after.get("job_id") is None:
-        after["job_id"] = read_current(session, policy, schema, name)["job"]["job_id"]
-    before = describe(policy, label, current["job"])
-    if before and policy == "compression":
-        before["segmentby"] = current["compression"]["segmentby"]
-        before["orderby"] = orderby_text(current["compression"]["orderby"])
+    added_job_id(module, session, policy, schema, name, actions, after)
+    before = describe_before(policy, label, current)
     exit_with_state(module, session, server, bool(actions), "policy", before, describe(policy, label, after))
+
+
+def run_batch(module, params):
+    """Every entry of O(policies): validate all, read and plan all, then one transaction."""
+    entries = []
+    for index, options in enumerate(params["policies"]):
+        try:
+            desired = desired_state(options)
+        except (PlanError, DurationError) as exc:
+            module.fail_json(msg=item_message("policies", index, str(exc)), queries=[])
+        schema, name = split_relation(options["relation"], options["schema"])
+        feature = "%s on %s.%s" % (FEATURE_NAMES[options["policy"]], schema, name)
+        entries.append(
+            dict(options=options, desired=desired, state=options["state"], schema=schema, name=name, feature=feature)
+        )
+    duplicate = duplicate_message("policies", "relation", [entry["feature"] for entry in entries])
+    if duplicate:
+        module.fail_json(msg=duplicate, queries=[])
+
+    session, server = timescale_session(module)
+
+    def read(entry):
+        return read_current(session, entry["options"]["policy"], entry["schema"], entry["name"])
+
+    def exists(current):
+        return current["job"] is not None
+
+    unsupported = read_community_batch(module, session, server, "policies", entries, read, exists, (PlanError,))
+    skipped_features = [entries[index]["feature"] for index in unsupported]
+
+    def fail(index, message):
+        session.conn.close()
+        module.fail_json(msg=item_message("policies", index, message), queries=[], timescaledb=server)
+
+    batches = []
+    for index, entry in enumerate(entries):
+        entry["actions"], entry["after"] = [], None
+        if index in unsupported:
+            continue
+        try:
+            entry["actions"], entry["after"] = plan_policy(entry["current"], entry["desired"])
+        except PlanError as exc:
+            fail(index, str(exc))
+        relation = qualified_name(entry["schema"], entry["name"])
+        statements = [action_sql(action, entry["options"]["policy"], relation, relation) for action in entry["actions"]]
+        batches.append(("policies[%d]: changing the %s failed" % (index, entry["feature"]), statements))
+    recorded = iter(apply_batch(module, session, batches, " (the whole batch was rolled back; nothing was changed)"))
+
+    results = []
+    for index, entry in enumerate(entries):
+        policy, label = entry["options"]["policy"], "%s.%s" % (entry["schema"], entry["name"])
+        skipped = index in unsupported
+        if not skipped:
+            added_job_id(module, session, policy, entry["schema"], entry["name"], entry["actions"], entry["after"])
+        results.append(
+            {
+                "relation": entry["options"]["relation"],
+                "schema": entry["schema"],
+                "policy": policy,
+                "label": entry["feature"],
+                "changed": bool(entry["actions"]),
+                "skipped": skipped,
+                "queries": [] if skipped else next(recorded),
+                "before": {} if skipped else describe_before(policy, label, entry["current"]),
+                "after": {} if skipped else describe(policy, label, entry["after"]),
+            }
+        )
+    extra = {"skipped_features": skipped_features} if skipped_features else {}
+    exit_with_results(module, session, server, results, **extra)
+
+
+def module_arguments():
+    """The argument spec and the checks between options (the unit tests validate with them too)."""
+    argument_spec = postgres_argument_spec()
+    argument_spec.update(edition_argument_spec())
+    argument_spec.update(top_level_options(ITEM_OPTIONS))
+    argument_spec.update(policies=list_option_spec(ITEM_OPTIONS))
+    checks = dict(
+        required_one_of=[("relation", "policies")],
+        mutually_exclusive=[("policies", option) for option in ITEM_OPTIONS],
+        required_by={"relation": "policy"},
+    )
+    return argument_spec, checks
+
+
+def main():
+    argument_spec, checks = module_arguments()
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **checks)
+    if module.params["policies"] is not None:
+        run_batch(module, module.params)
+    else:
+        run_single(module, module.params)
 
 
 if __name__ == "__main__":
