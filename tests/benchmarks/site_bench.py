@@ -38,12 +38,12 @@ from pathlib import Path
 import yaml
 
 from tests.benchmarks.redis_latency import benchmark as redis_benchmark
+from tests.support.ansible_runner import LOCAL_GROUP_VARS, write_inventory
 from tests.support.containers import TestHost, run_container, wait_for_boot
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOK = str(Path(sys.executable).with_name("ansible-playbook"))
 PREFIX = f"mantis-bench-{os.getpid()}"
-LOCAL_GROUP_VARS = REPO_ROOT / "inventories" / "local" / "group_vars"
 TIMESCALE_DEFAULTS = REPO_ROOT / "roles" / "timescaledb" / "defaults" / "main.yml"
 MIGRATIONS = REPO_ROOT / "roles" / "postgresql" / "files" / "migrations"
 PSQL = "runuser -u postgres -- psql -X -d mantis_timeseries"
@@ -53,22 +53,6 @@ BARE_PACKAGES = {
     "timescaledb": "postgresql-17 postgresql-17-timescaledb python3-psycopg2",
     "redis": "redis-server redis-tools",
 }
-
-
-def write_inventory(directory: Path, groups: dict[str, list[str]]) -> Path:
-    """An inventory of bench hosts that uses the demo's group_vars (inventories/local)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    inventory = {
-        "all": {
-            "vars": {"ansible_connection": "community.docker.docker", "ansible_python_interpreter": "/usr/bin/python3"},
-            "children": {group: {"hosts": {host: None for host in hosts}} for group, hosts in groups.items()},
-        }
-    }
-    (directory / "hosts.yml").write_text(yaml.safe_dump(inventory))
-    link = directory / "group_vars"
-    if not link.exists():
-        link.symlink_to(LOCAL_GROUP_VARS)
-    return directory
 
 
 def ansible_env(cache_dir: Path) -> dict[str, str]:

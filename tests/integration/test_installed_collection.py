@@ -17,13 +17,12 @@ import tarfile
 from pathlib import Path
 
 import pytest
-import yaml
 
+from tests.support.ansible_runner import write_inventory
 from tests.support.containers import docker_available, start_host
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-LOCAL_GROUP_VARS = REPO_ROOT / "inventories" / "local" / "group_vars"
 
 
 def _run(argv: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -85,22 +84,7 @@ def test_the_installed_site_converges_verifies_and_is_idempotent(installed):
     name = f"mantis-it-collection-{os.getpid()}"
     host = start_host(name, publish=[], image="mantis-testhost:trixie")
     try:
-        inventory = work / "inventory"
-        inventory.mkdir()
-        (inventory / "hosts.yml").write_text(
-            yaml.safe_dump(
-                {
-                    "all": {
-                        "vars": {
-                            "ansible_connection": "community.docker.docker",
-                            "ansible_python_interpreter": "/usr/bin/python3",
-                        },
-                        "children": {"redis": {"hosts": {name: None}}},
-                    }
-                }
-            )
-        )
-        (inventory / "group_vars").symlink_to(LOCAL_GROUP_VARS)
+        inventory = write_inventory(work / "inventory", {"redis": [name]})
 
         def playbook(*args: str) -> subprocess.CompletedProcess:
             return _run([str(BIN / "ansible-playbook"), "-i", str(inventory), *args], work, env)

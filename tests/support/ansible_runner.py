@@ -22,6 +22,24 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 COLLECTIONS_DIR = REPO_ROOT / ".cache" / "ansible-home" / "collections"
 # The ansible-playbook of the interpreter running the tests (the project's venv).
 ANSIBLE_PLAYBOOK = str(Path(sys.executable).with_name("ansible-playbook"))
+# The demo's group_vars (inventories/local): the seed's values and local demo secrets.
+LOCAL_GROUP_VARS = REPO_ROOT / "inventories" / "local" / "group_vars"
+
+
+def write_inventory(directory: Path, groups: dict[str, list[str]]) -> Path:
+    """An inventory of test hosts (docker connection) by group, with the demo's group_vars."""
+    directory.mkdir(parents=True, exist_ok=True)
+    inventory = {
+        "all": {
+            "vars": {"ansible_connection": "community.docker.docker", "ansible_python_interpreter": "/usr/bin/python3"},
+            "children": {group: {"hosts": {host: None for host in hosts}} for group, hosts in groups.items()},
+        }
+    }
+    (directory / "hosts.yml").write_text(yaml.safe_dump(inventory))
+    link = directory / "group_vars"
+    if not link.exists():
+        link.symlink_to(LOCAL_GROUP_VARS)
+    return directory
 
 
 @dataclass
