@@ -38,11 +38,9 @@ from pathlib import Path
 import yaml
 
 from tests.benchmarks.redis_latency import benchmark as redis_benchmark
-from tests.support.ansible_runner import LOCAL_GROUP_VARS, write_inventory
+from tests.support.ansible_runner import ANSIBLE_PLAYBOOK, COLLECTIONS_DIR, LOCAL_GROUP_VARS, REPO_ROOT, write_inventory
 from tests.support.containers import TestHost, run_container, wait_for_boot
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-PLAYBOOK = str(Path(sys.executable).with_name("ansible-playbook"))
 PREFIX = f"mantis-bench-{os.getpid()}"
 TIMESCALE_DEFAULTS = REPO_ROOT / "roles" / "timescaledb" / "defaults" / "main.yml"
 MIGRATIONS = REPO_ROOT / "roles" / "postgresql" / "files" / "migrations"
@@ -57,8 +55,8 @@ BARE_PACKAGES = {
 
 def ansible_env(cache_dir: Path) -> dict[str, str]:
     env = dict(os.environ)
-    env.setdefault("ANSIBLE_HOME", str(REPO_ROOT / ".cache" / "ansible-home"))
-    env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(REPO_ROOT / ".cache" / "ansible-home" / "collections"))
+    env.setdefault("ANSIBLE_HOME", str(COLLECTIONS_DIR.parent))
+    env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(COLLECTIONS_DIR))
     # Facts of this run only: the bench's hosts are new even when their names are not.
     env["ANSIBLE_CACHE_PLUGIN_CONNECTION"] = str(cache_dir)
     return env
@@ -67,7 +65,7 @@ def ansible_env(cache_dir: Path) -> dict[str, str]:
 def timed_playbook(inventory: Path, playbook: str, env: dict[str, str], *extra: str) -> float:
     start = time.monotonic()
     proc = subprocess.run(
-        [PLAYBOOK, "-i", str(inventory), playbook, *extra],
+        [ANSIBLE_PLAYBOOK, "-i", str(inventory), playbook, *extra],
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,

@@ -18,10 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.ansible_runner import write_inventory
+from tests.support.ansible_runner import REPO_ROOT, write_inventory
 from tests.support.containers import docker_available, start_host
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
 
