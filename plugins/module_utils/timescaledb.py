@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, MANTIS data layer team
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What every TimescaleDB module checks before it plans: extension, preload, version, edition.
+"""What every TimescaleDB module checks before it plans, and the driver the modules share.
 
 TimescaleDB ships in two editions built from one source tree:
 
@@ -11,10 +11,15 @@ TimescaleDB ships in two editions built from one source tree:
   compression/columnstore and continuous aggregates. Only Timescale's own package
   repository ships it.
 
-The server reports its edition in ``SHOW timescaledb.license``. On ``apache`` the
-TSL functions fail with ``... is not supported under the current "apache" license``
-*after* earlier statements of a run may already have changed things, so the modules
-check the edition first and fail before they change anything.
+The server reports its edition in ``SHOW timescaledb.license`` (defined only in a database
+where the extension is created, which is where the modules read it). On ``apache`` the TSL
+functions fail with ``... is not supported under the current "apache" license`` *after*
+earlier statements of a run may already have changed things, so the driver checks the
+edition of every entry first and fails before it changes anything.
+
+The three modules (hypertables, policies, continuous aggregates) each describe what they
+manage in a :class:`TimescaleObjects` subclass; :func:`run_objects` reads, plans and
+applies one object or a list of them the same way for all three.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -24,10 +29,12 @@ __metaclass__ = type
 import copy
 import re
 
+from ansible_collections.mantis.datalayer.plugins.module_utils.duration import DurationError
 from ansible_collections.mantis.datalayer.plugins.module_utils.postgres import SqlSession, connect, server_message
 
-# create_hypertable(..., by_range(...)) and the dimension builders exist since 2.13.
-MINIMUM_VERSION = (2, 13, 0)
+# TimescaleDB 2.18 renamed compression to columnstore (add_columnstore_policy,
+# timescaledb.enable_columnstore, segmentby/orderby); the modules use those names.
+MINIMUM_VERSION = (2, 18, 0)
 
 APACHE = "apache"
 COMMUNITY = "timescale"
@@ -67,16 +74,20 @@ def preload_libraries(setting):
 def check_server(state, database):
     """Raise TimescaleError unless TimescaleDB is usable in ``database``.
 
-    ``state`` is what :func:`read_server_state` returns.
+    ``state`` is what :func:`read_server_state` returns. The preload list matters only while
+    the extension is missing: CREATE EXTENSION needs the library preloaded, and once the
+    extension answers queries in this database its library is loaded, whatever the setting
+    reads (a server that preloads it through another mechanism reads differently).
     """
-    if "timescaledb" not in preload_libraries(state["shared_preload_libraries"]):
-        raise TimescaleError(
-            "TimescaleDB is not preloaded on this server: shared_preload_libraries is %r. "
-            "Add timescaledb to shared_preload_libraries (keeping the libraries already listed) "
-            "and restart PostgreSQL; the mantis.datalayer.timescaledb role does both."
-            % (state["shared_preload_libraries"] or "")
-        )
     if state["installed_version"] is None:
+        if "timescaledb" not in preload_libraries(state["shared_preload_libraries"]):
+            raise TimescaleError(
+                "TimescaleDB is not preloaded on this server: shared_preload_libraries is %r. "
+                "Add timescaledb to shared_preload_libraries (keeping the libraries already listed), "
+                "restart PostgreSQL and create the extension in database %r; "
+                "the mantis.datalayer.timescaledb role does all three."
+                % (state["shared_preload_libraries"] or "", database)
+            )
         if state["available_version"] is None:
             raise TimescaleError(
                 "The timescaledb extension is not available on this server (no timescaledb package "
@@ -109,12 +120,6 @@ def unsupported_feature_message(edition, features):
             COMMUNITY_EDITION_HOWTO,
         )
     )
-
-
-def check_edition(edition, features):
-    """Raise TimescaleError when ``features`` (non-empty list of names) need the community edition."""
-    if features and edition != COMMUNITY:
-        raise TimescaleError(unsupported_feature_message(edition, features))
 
 
 def read_server_state(session):
@@ -150,9 +155,9 @@ def split_relation(name, default_schema):
     return default_schema, name
 
 
-def timescale_session(module, autocommit=False):
+def timescale_session(module):
     """Connect, check the server and return (session, server state); fail clearly otherwise."""
-    conn = connect(module, autocommit=autocommit)
+    conn = connect(module)
     session = SqlSession(module, conn)
     state = read_server_state(session)
     try:
@@ -166,32 +171,6 @@ def timescale_session(module, autocommit=False):
 def edition_argument_spec():
     """The option of modules that manage community-edition features (doc fragment mantis.datalayer.timescaledb)."""
     return dict(unsupported_edition=dict(type="str", choices=["fail", "skip"], default="fail"))
-
-
-def refuse_unsupported(module, server, features, **result):
-    """Stop before any change when ``features`` need the community edition and the server lacks it.
-
-    With ``unsupported_edition: skip`` the module ends unchanged, with a warning and the
-    skipped features in ``skipped_features``; otherwise it fails with the edition message.
-    """
-    if not features or server["edition"] == COMMUNITY:
-        return
-    message = unsupported_feature_message(server["edition"], features)
-    if module.params["unsupported_edition"] == "skip":
-        module.warn("Skipped: " + message)
-        module.exit_json(
-            changed=False, queries=[], skipped_features=features, msg=message, timescaledb=server, **result
-        )
-    module.fail_json(msg=message, queries=[], timescaledb=server, **result)
-
-
-def apply_statements(module, session, statements, failure):
-    """Run planned (sql, params) statements in one transaction (recorded only, in check mode).
-
-    On a server error nothing stays changed (unless autocommit) and the module fails with
-    ``failure`` followed by the server's own words.
-    """
-    apply_batch(module, session, [(failure, statements)])
 
 
 def apply_batch(module, session, batches, rolled_back_note=""):
@@ -219,15 +198,6 @@ def apply_batch(module, session, batches, rolled_back_note=""):
             queries=session.queries,
         )
     return recorded
-
-
-def exit_with_state(module, session, server, changed, key, before, after):
-    """End the module with the result every TimescaleDB module returns (and diff in diff mode)."""
-    session.conn.close()
-    result = {"changed": changed, "queries": session.queries, key: after, "timescaledb": server}
-    if module._diff:
-        result["diff"] = {"before": before, "after": after}
-    module.exit_json(**result)
 
 
 # --- List options: one module call for many objects --------------------------------------
@@ -276,56 +246,203 @@ def duplicate_message(list_option, option, labels):
     return None
 
 
-def read_community_batch(module, session, server, list_option, entries, read, exists, errors):
-    """Read every entry of ``list_option`` whose objects need the community edition; [indexes left out].
+# --- The driver: one or many objects per module call ------------------------------------
 
-    ``entries``: dicts with ``state`` and ``feature`` (readable name); ``read(entry)`` returns the
-    current state (stored in entry["current"]) or raises one of ``errors``; ``exists(current)`` says
-    whether the object is there.
-    On another edition an entry that would change something (present, or absent but existing) is
-    not applied: with ``unsupported_edition: fail`` the module fails before any change, naming them
-    all; with ``skip`` each is warned about and its index returned.
+
+class PlanError(Exception):
+    """An entry that cannot be planned: a bad option, or a change the module refuses to make.
+
+    The message starts with the option it is about (``time_column: ...``) where there is one,
+    so that the driver can name the entry of a list (``hypertables[2].time_column: ...``).
     """
+
+
+class TimescaleObjects:
+    """What one TimescaleDB module manages, for :func:`run_objects` to read, plan and apply.
+
+    A module subclasses it and fills in the class attributes and the methods below. Every
+    ``desired`` dict the module builds has ``label`` (the object as ``schema.name``), ``state``
+    and ``feature``: the object in words when it needs the community edition, else None.
+    """
+
+    list_option = None  # the option taking many objects ("hypertables")
+    name_option = None  # the option of an entry naming its object ("table"), for duplicate errors
+    result_key = None  # the result key of the object when the module manages one ("hypertable")
+    noun = None  # the object in words, for failures ("hypertable")
+
+    def desired(self, options, params):
+        """The entry's options in the plan's terms; raises PlanError or DurationError."""
+        raise NotImplementedError
+
+    def read(self, session, desired):
+        """The object as it is on the server (also in check mode); raises PlanError."""
+        raise NotImplementedError
+
+    def exists(self, current):
+        """Whether ``current`` (what :meth:`read` returned) is an object the edition must support."""
+        return current is not None
+
+    def plan(self, current, desired):
+        """(actions, after): a pure function, unit-tested without a server; raises PlanError."""
+        raise NotImplementedError
+
+    def statements(self, actions, desired):
+        """The (sql, params) that carry out ``actions``; they run in one transaction with every entry's."""
+        raise NotImplementedError
+
+    def finish(self, session, desired, actions, after):
+        """Work after the transaction committed (autocommit; recorded statements only in check mode)."""
+
+    def describe(self, desired, state):
+        """``state`` (what :meth:`read` returned, or a plan's ``after``) as returned to the user ({} for none)."""
+        raise NotImplementedError
+
+    def describe_before(self, desired, current):
+        return self.describe(desired, current)
+
+    def result_fields(self, options, desired, current):
+        """Further keys of the entry in ``results`` (the option naming the object, as given, ...)."""
+        return {}
+
+
+def _entry_message(list_option, index, message):
+    return message if list_option is None else item_message(list_option, index, message)
+
+
+def run_objects(module, kind):
+    """Validate, read and plan every object, then apply all changes in one transaction, and exit.
+
+    With the top-level options (``kind.list_option`` not given) this is a list of one, and the
+    result has the object under ``kind.result_key``; with a list, the result has ``results``.
+    The edition is checked once, for every entry, before anything changes.
+    """
+    params = module.params
+    listed = params[kind.list_option] is not None
+    list_option = kind.list_option if listed else None
+    option_sets = params[kind.list_option] if listed else [params]
+
+    def fail(index, message, **extra):
+        module.fail_json(msg=_entry_message(list_option, index, message), queries=[], **extra)
+
+    entries = []
+    for index, options in enumerate(option_sets):
+        try:
+            entries.append({"options": options, "desired": kind.desired(options, params), "current": None})
+        except (PlanError, DurationError) as exc:
+            fail(index, str(exc))
+    if listed:
+        duplicate = duplicate_message(kind.list_option, kind.name_option, [e["desired"]["label"] for e in entries])
+        if duplicate:
+            module.fail_json(msg=duplicate, queries=[])
+
+    session, server = timescale_session(module)
+
+    def fail_closed(index, message):
+        session.conn.close()
+        fail(index, message, timescaledb=server)
+
+    # Read every entry, and find those the server's edition cannot serve (before any change).
     community = server["edition"] == COMMUNITY
     unsupported = []
     for index, entry in enumerate(entries):
-        entry["current"] = None
-        if entry["state"] == "present" and not community:
+        desired = entry["desired"]
+        needs_community = desired["feature"] is not None and not community
+        if needs_community and desired["state"] == "present":
             unsupported.append(index)
             continue
         try:
-            entry["current"] = read(entry)
-        except errors as exc:
-            session.conn.close()
-            module.fail_json(msg=item_message(list_option, index, str(exc)), queries=[], timescaledb=server)
-        if exists(entry["current"]) and not community:
+            entry["current"] = kind.read(session, desired)
+        except PlanError as exc:
+            fail_closed(index, str(exc))
+        if needs_community and kind.exists(entry["current"]):
             unsupported.append(index)
-    if unsupported and module.params["unsupported_edition"] == "fail":
-        session.conn.close()
-        features = [entries[index]["feature"] for index in unsupported]
-        module.fail_json(msg=unsupported_feature_message(server["edition"], features), queries=[], timescaledb=server)
-    for index in unsupported:
-        message = unsupported_feature_message(server["edition"], [entries[index]["feature"]])
-        module.warn("Skipped: " + item_message(list_option, index, message))
-    return unsupported
+    if unsupported:
+        features = [entries[index]["desired"]["feature"] for index in unsupported]
+        if params["unsupported_edition"] == "fail":
+            session.conn.close()
+            module.fail_json(
+                msg=unsupported_feature_message(server["edition"], features), queries=[], timescaledb=server
+            )
+        for index in unsupported:
+            message = unsupported_feature_message(server["edition"], [entries[index]["desired"]["feature"]])
+            module.warn("Skipped: " + _entry_message(list_option, index, message))
 
+    # Plan every entry, then apply them all in one transaction.
+    for index, entry in enumerate(entries):
+        entry["actions"], entry["after"], entry["skipped"] = [], None, index in unsupported
+        if entry["skipped"]:
+            continue
+        try:
+            entry["actions"], entry["after"] = kind.plan(entry["current"], entry["desired"])
+        except PlanError as exc:
+            fail_closed(index, str(exc))
+    batches = []
+    for index, entry in enumerate(entries):
+        failure = "changing %s %s failed" % (kind.noun, entry["desired"]["label"])
+        failure = _entry_message(list_option, index, failure) if listed else failure[:1].upper() + failure[1:]
+        batches.append((failure, kind.statements(entry["actions"], entry["desired"])))
+    recorded = apply_batch(
+        module, session, batches, " (the whole batch was rolled back; nothing was changed)" if listed else ""
+    )
 
-def exit_with_results(module, session, server, results, **extra):
-    """End a list-mode run: ``results`` has one entry per item (changed, before, after, ...).
+    # Work that cannot run inside the transaction, entry by entry.
+    session.conn.autocommit = True
+    for index, entry in enumerate(entries):
+        if entry["skipped"] or not entry["actions"]:
+            continue
+        start = len(session.queries)
+        try:
+            kind.finish(session, entry["desired"], entry["actions"], entry["after"])
+        except Exception as exc:  # psycopg2.Error: the server's message explains it best
+            session.conn.close()
+            module.fail_json(
+                msg=_entry_message(
+                    list_option,
+                    index,
+                    "%s %s was changed, but the work after it failed: %s"
+                    % (kind.noun, entry["desired"]["label"], server_message(exc)),
+                ),
+                queries=session.queries,
+                timescaledb=server,
+            )
+        recorded[index] = recorded[index] + session.queries[start:]
 
-    The diff holds every item, keyed by its label (``schema.name``).
-    """
-    session.conn.close()
-    result = {
-        "changed": any(entry["changed"] for entry in results),
-        "queries": session.queries,
-        "results": results,
-        "timescaledb": server,
-    }
-    result.update(extra)
-    if module._diff:
-        result["diff"] = {
-            "before": dict((entry["label"], entry["before"]) for entry in results),
-            "after": dict((entry["label"], entry["after"]) for entry in results),
+    results = []
+    for index, entry in enumerate(entries):
+        desired, skipped = entry["desired"], entry["skipped"]
+        result = {
+            "label": desired["label"],
+            "changed": bool(entry["actions"]),
+            "skipped": skipped,
+            "queries": recorded[index],
+            "before": {} if entry["current"] is None else kind.describe_before(desired, entry["current"]),
+            "after": {} if skipped else kind.describe(desired, entry["after"]),
         }
+        result.update(kind.result_fields(entry["options"], desired, entry["current"]))
+        results.append(result)
+    session.conn.close()
+    exit_with_results(module, kind, server, results, listed, unsupported and features)
+
+
+def exit_with_results(module, kind, server, results, listed, skipped_features):
+    """End the run: ``results`` has one entry per object (changed, before, after, ...)."""
+    result = {"changed": any(entry["changed"] for entry in results), "timescaledb": server}
+    if skipped_features:
+        result["skipped_features"] = skipped_features
+    if listed:
+        result["queries"] = [query for entry in results for query in entry["queries"]]
+        result["results"] = results
+        before = dict((entry["label"], entry["before"]) for entry in results)
+        after = dict((entry["label"], entry["after"]) for entry in results)
+    else:
+        (entry,) = results
+        result["queries"] = entry["queries"]
+        # A skipped object is reported as it is (what it would have been is unknown).
+        after = entry["before"] if entry["skipped"] else entry["after"]
+        before = entry["before"]
+        result[kind.result_key] = after
+        if skipped_features:
+            result["msg"] = unsupported_feature_message(server["edition"], skipped_features)
+    if module._diff:
+        result["diff"] = {"before": before, "after": after}
     module.exit_json(**result)

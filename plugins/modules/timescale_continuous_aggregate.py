@@ -219,27 +219,17 @@ import re
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.mantis.datalayer.plugins.module_utils.postgres import postgres_argument_spec
 from ansible_collections.mantis.datalayer.plugins.module_utils.timescaledb import (
-    apply_batch,
-    apply_statements,
-    duplicate_message,
+    PlanError,
+    TimescaleObjects,
     edition_argument_spec,
-    exit_with_results,
-    exit_with_state,
-    item_message,
     list_option_spec,
     qualified_name,
-    read_community_batch,
-    refuse_unsupported,
+    run_objects,
     split_relation,
-    timescale_session,
     top_level_options,
 )
 
 COMMENT_PREFIX = "mantis.datalayer definition sha256:"
-
-
-class PlanError(Exception):
-    pass
 
 
 def normalized_query(query):
@@ -290,17 +280,18 @@ def action_sql(action, relation, desired):
     if kind == "create":
         return (
             "CREATE MATERIALIZED VIEW %s WITH (timescaledb.continuous, timescaledb.materialized_only = %s)"
-            " AS %s WITH %s"
+            " AS %s WITH NO DATA"
             % (
                 relation,
                 "true" if desired["materialized_only"] else "false",
                 normalized_query(desired["query"]),
-                "DATA" if desired["with_data"] else "NO DATA",
             ),
             None,
         )
     if kind == "comment":
-        return "COMMENT ON MATERIALIZED VIEW %s IS %%s" % relation, [COMMENT_PREFIX + desired["fingerprint"]]
+        # A continuous aggregate is a view to PostgreSQL (its data lives in a hidden hypertable):
+        # COMMENT ON MATERIALIZED VIEW refuses it with '... is not a materialized view'.
+        return "COMMENT ON VIEW %s IS %%s" % relation, [COMMENT_PREFIX + desired["fingerprint"]]
     if kind == "set_materialized_only":
         return (
             "ALTER MATERIALIZED VIEW %s SET (timescaledb.materialized_only = %s)"
@@ -365,121 +356,46 @@ def desired_aggregate(options, label):
     )
 
 
-def run_single(module, params):
-    """One continuous aggregate (O(name)): the module's original interface and result."""
-    schema, name = split_relation(params["name"], params["schema"])
-    label = "%s.%s" % (schema, name)
-    feature = ["continuous aggregate %s" % label]
+class ContinuousAggregates(TimescaleObjects):
+    list_option = "aggregates"
+    name_option = "name"
+    result_key = "continuous_aggregate"
+    noun = "continuous aggregate"
 
-    # CREATE MATERIALIZED VIEW ... WITH DATA refuses to run inside a transaction block.
-    session, server = timescale_session(module, autocommit=True)
-    if params["state"] == "present":
-        refuse_unsupported(module, server, feature, continuous_aggregate={})
-    try:
-        current = read_current(session, schema, name)
-    except PlanError as exc:
-        module.fail_json(msg=str(exc), queries=[], timescaledb=server)
-    if params["state"] == "absent" and current is not None:
-        refuse_unsupported(module, server, feature, continuous_aggregate=describe(label, current))
-    desired = desired_aggregate(params, label)
-    try:
-        actions, after = plan_continuous_aggregate(current, desired)
-    except PlanError as exc:
-        module.fail_json(msg=str(exc), queries=[], timescaledb=server, continuous_aggregate=describe(label, current))
-
-    relation = qualified_name(schema, name)
-    statements = [action_sql(action, relation, desired) for action in actions]
-    apply_statements(module, session, statements, "Changing continuous aggregate %s failed" % label)
-    exit_with_state(
-        module,
-        session,
-        server,
-        bool(actions),
-        "continuous_aggregate",
-        describe(label, current),
-        describe(label, after),
-    )
-
-
-def run_batch(module, params):
-    """Every entry of O(aggregates): validate, read and plan all, then apply them in order on one connection.
-
-    Continuous aggregates cannot be created inside a transaction block (WITH DATA), so the entries are
-    applied one after the other in autocommit mode: a failing entry stops the run, the entries before it
-    stay applied.
-    """
-    entries = []
-    for options in params["aggregates"]:
+    def desired(self, options, params):
         schema, name = split_relation(options["name"], options["schema"])
-        label = "%s.%s" % (schema, name)
-        entries.append(
-            dict(
-                options=options,
-                desired=desired_aggregate(options, label),
-                state=options["state"],
-                schema=schema,
-                name=name,
-                label=label,
-                feature="continuous aggregate %s" % label,
+        desired = desired_aggregate(options, "%s.%s" % (schema, name))
+        desired.update(schema=schema, name=name, feature="continuous aggregate %s.%s" % (schema, name))
+        return desired
+
+    def read(self, session, desired):
+        return read_current(session, desired["schema"], desired["name"])
+
+    def plan(self, current, desired):
+        return plan_continuous_aggregate(current, desired)
+
+    def statements(self, actions, desired):
+        relation = qualified_name(desired["schema"], desired["name"])
+        return [action_sql(action, relation, desired) for action in actions]
+
+    def finish(self, session, desired, actions, after):
+        # Created WITH NO DATA inside the transaction, with its comment, so that no failure leaves
+        # a view without its record; filling it cannot run inside a transaction block.
+        if desired["with_data"] and any(action["action"] == "create" for action in actions):
+            session.execute(
+                "CALL refresh_continuous_aggregate(%s, NULL, NULL)",
+                [qualified_name(desired["schema"], desired["name"])],
             )
-        )
-    duplicate = duplicate_message("aggregates", "name", [entry["label"] for entry in entries])
-    if duplicate:
-        module.fail_json(msg=duplicate, queries=[])
 
-    session, server = timescale_session(module, autocommit=True)
+    def describe(self, desired, state):
+        return describe(desired["label"], state)
 
-    def read(entry):
-        return read_current(session, entry["schema"], entry["name"])
-
-    def exists(current):
-        return current is not None
-
-    unsupported = read_community_batch(module, session, server, "aggregates", entries, read, exists, (PlanError,))
-
-    batches = []
-    for index, entry in enumerate(entries):
-        entry["actions"], entry["after"] = [], None
-        if index in unsupported:
-            continue
-        try:
-            entry["actions"], entry["after"] = plan_continuous_aggregate(entry["current"], entry["desired"])
-        except PlanError as exc:
-            session.conn.close()
-            module.fail_json(msg=item_message("aggregates", index, str(exc)), queries=[], timescaledb=server)
-        relation = qualified_name(entry["schema"], entry["name"])
-        statements = [action_sql(action, relation, entry["desired"]) for action in entry["actions"]]
-        batches.append(
-            ("aggregates[%d]: changing continuous aggregate %s failed" % (index, entry["label"]), statements)
-        )
-    recorded = iter(
-        apply_batch(
-            module,
-            session,
-            batches,
-            " (continuous aggregates are changed one after the other; the entries before this one were applied)",
-        )
-    )
-
-    results = []
-    for index, entry in enumerate(entries):
-        skipped = index in unsupported
-        results.append(
-            {
-                "name": entry["options"]["name"],
-                "schema": entry["schema"],
-                "label": entry["label"],
-                "changed": bool(entry["actions"]),
-                "created": not skipped and entry["current"] is None and entry["state"] == "present",
-                "skipped": skipped,
-                "queries": [] if skipped else next(recorded),
-                "before": {} if skipped else describe(entry["label"], entry["current"]),
-                "after": {} if skipped else describe(entry["label"], entry["after"]),
-            }
-        )
-    skipped_features = [entries[index]["feature"] for index in unsupported]
-    extra = {"skipped_features": skipped_features} if skipped_features else {}
-    exit_with_results(module, session, server, results, **extra)
+    def result_fields(self, options, desired, current):
+        return {
+            "name": options["name"],
+            "schema": desired["schema"],
+            "created": current is None and desired["state"] == "present",
+        }
 
 
 def module_arguments():
@@ -500,10 +416,7 @@ def module_arguments():
 def main():
     argument_spec, checks = module_arguments()
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **checks)
-    if module.params["aggregates"] is not None:
-        run_batch(module, module.params)
-    else:
-        run_single(module, module.params)
+    run_objects(module, ContinuousAggregates())
 
 
 if __name__ == "__main__":

@@ -244,31 +244,22 @@ timescaledb:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.mantis.datalayer.plugins.module_utils.duration import (
-    DurationError,
     human_duration,
     parse_duration,
     postgres_interval,
 )
 from ansible_collections.mantis.datalayer.plugins.module_utils.postgres import postgres_argument_spec, server_message
 from ansible_collections.mantis.datalayer.plugins.module_utils.timescaledb import (
-    apply_batch,
-    apply_statements,
-    duplicate_message,
-    exit_with_results,
-    exit_with_state,
-    item_message,
+    PlanError,
+    TimescaleObjects,
     list_option_spec,
     qualified_name,
+    run_objects,
     split_relation,
-    timescale_session,
     top_level_options,
 )
 
 TIME_TYPES = ("timestamp with time zone", "timestamp without time zone", "date")
-
-
-class PlanError(Exception):
-    """The desired state cannot be reached without a destructive or impossible change."""
 
 
 def describe(schema, table, hypertable):
@@ -518,90 +509,35 @@ def desired_hypertable(options, database):
     )
 
 
-def plan_item(session, desired):
-    """Read one hypertable and plan it: (current, actions, after); raises PlanError."""
-    current = read_current(session, desired["schema"], desired["table"], desired["columns"])
-    actions, after = plan_hypertable(current, desired)
-    return current, actions, after
+class Hypertables(TimescaleObjects):
+    list_option = "hypertables"
+    name_option = "table"
+    result_key = "hypertable"
+    noun = "hypertable"
 
+    def desired(self, options, params):
+        desired = desired_hypertable(options, params["login_db"])
+        desired.update(label="%s.%s" % (desired["schema"], desired["table"]), state="present", feature=None)
+        return desired
 
-def run_single(module, params):
-    """One hypertable (O(table)): the module's original interface and result."""
-    try:
-        desired = desired_hypertable(params, params["login_db"])
-    except (PlanError, DurationError) as exc:
-        module.fail_json(msg=str(exc), queries=[])
-    schema, table = desired["schema"], desired["table"]
-    session, server = timescale_session(module)
-    try:
-        current, actions, after = plan_item(session, desired)
-    except PlanError as exc:
-        module.fail_json(msg=str(exc), queries=[], timescaledb=server)
+    def read(self, session, desired):
+        return read_current(session, desired["schema"], desired["table"], desired["columns"])
 
-    relation = qualified_name(schema, table)
-    statements = [action_sql(action, relation) for action in actions]
-    apply_statements(module, session, statements, "Changing hypertable %s.%s failed" % (schema, table))
-    exit_with_state(
-        module,
-        session,
-        server,
-        bool(actions),
-        "hypertable",
-        describe(schema, table, current["hypertable"]),
-        describe(schema, table, after),
-    )
+    def plan(self, current, desired):
+        return plan_hypertable(current, desired)
 
-
-def run_batch(module, params):
-    """Every entry of O(hypertables): validate all, read and plan all, then one transaction."""
-    items = params["hypertables"]
-    desired_items = []
-    for index, options in enumerate(items):
-        try:
-            desired_items.append(desired_hypertable(options, params["login_db"]))
-        except (PlanError, DurationError) as exc:
-            module.fail_json(msg=item_message("hypertables", index, str(exc)), queries=[])
-    labels = ["%s.%s" % (desired["schema"], desired["table"]) for desired in desired_items]
-    duplicate = duplicate_message("hypertables", "table", labels)
-    if duplicate:
-        module.fail_json(msg=duplicate, queries=[])
-
-    session, server = timescale_session(module)
-    plans = []
-    for index, desired in enumerate(desired_items):
-        try:
-            plans.append(plan_item(session, desired))
-        except PlanError as exc:
-            session.conn.close()
-            module.fail_json(msg=item_message("hypertables", index, str(exc)), queries=[], timescaledb=server)
-
-    batches = []
-    for index, (desired, (_current, actions, _after)) in enumerate(zip(desired_items, plans)):
+    def statements(self, actions, desired):
         relation = qualified_name(desired["schema"], desired["table"])
-        batches.append(
-            (
-                "hypertables[%d]: changing hypertable %s failed" % (index, labels[index]),
-                [action_sql(action, relation) for action in actions],
-            )
-        )
-    recorded = apply_batch(module, session, batches, " (the whole batch was rolled back; nothing was changed)")
-    results = []
-    for options, desired, (current, actions, after), queries, label in zip(
-        items, desired_items, plans, recorded, labels
-    ):
-        results.append(
-            {
-                "table": options["table"],
-                "schema": desired["schema"],
-                "label": label,
-                "changed": bool(actions),
-                "created": not current["exists"],
-                "queries": queries,
-                "before": describe(desired["schema"], desired["table"], current["hypertable"]),
-                "after": describe(desired["schema"], desired["table"], after),
-            }
-        )
-    exit_with_results(module, session, server, results)
+        return [action_sql(action, relation) for action in actions]
+
+    def describe(self, desired, state):
+        return describe(desired["schema"], desired["table"], state)
+
+    def describe_before(self, desired, current):
+        return self.describe(desired, current["hypertable"])
+
+    def result_fields(self, options, desired, current):
+        return {"table": options["table"], "schema": desired["schema"], "created": not current["exists"]}
 
 
 def module_arguments():
@@ -623,10 +559,7 @@ def module_arguments():
 def main():
     argument_spec, checks = module_arguments()
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **checks)
-    if module.params["hypertables"] is not None:
-        run_batch(module, module.params)
-    else:
-        run_single(module, module.params)
+    run_objects(module, Hypertables())
 
 
 if __name__ == "__main__":

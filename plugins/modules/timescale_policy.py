@@ -273,40 +273,44 @@ import json
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.mantis.datalayer.plugins.module_utils.duration import (
-    DurationError,
     human_duration,
     parse_duration,
     postgres_interval,
 )
 from ansible_collections.mantis.datalayer.plugins.module_utils.postgres import postgres_argument_spec
 from ansible_collections.mantis.datalayer.plugins.module_utils.timescaledb import (
-    apply_batch,
-    apply_statements,
-    duplicate_message,
+    PlanError,
+    TimescaleObjects,
     edition_argument_spec,
-    exit_with_results,
-    exit_with_state,
-    item_message,
     list_option_spec,
     qualified_name,
-    read_community_batch,
-    refuse_unsupported,
+    run_objects,
     split_relation,
-    timescale_session,
     top_level_options,
 )
 
-# policy -> (job procedure, config keys holding durations, add function, remove function)
+# policy -> (job procedure, config keys holding durations, add call, remove call).
+# Since TimescaleDB 2.18 compression is the columnstore: add_columnstore_policy and
+# remove_columnstore_policy are procedures (CALL), whose age argument is named `after`;
+# the job's config still names it compress_after.
 POLICIES = {
-    "retention": ("policy_retention", ("drop_after",), "add_retention_policy", "remove_retention_policy"),
-    "compression": ("policy_compression", ("compress_after",), "add_compression_policy", "remove_compression_policy"),
+    "retention": ("policy_retention", ("drop_after",), "SELECT add_retention_policy", "SELECT remove_retention_policy"),
+    "compression": (
+        "policy_compression",
+        ("compress_after",),
+        "CALL add_columnstore_policy",
+        "CALL remove_columnstore_policy",
+    ),
     "refresh": (
         "policy_refresh_continuous_aggregate",
         ("start_offset", "end_offset"),
-        "add_continuous_aggregate_policy",
-        "remove_continuous_aggregate_policy",
+        "SELECT add_continuous_aggregate_policy",
+        "SELECT remove_continuous_aggregate_policy",
     ),
 }
+
+# The argument of the add call that sets a config key, where the two names differ.
+ADD_ARGUMENT_NAMES = {"compress_after": "after"}
 
 FEATURE_NAMES = {
     "retention": "retention policy",
@@ -316,10 +320,6 @@ FEATURE_NAMES = {
 
 # add_continuous_aggregate_policy() has no default schedule.
 DEFAULT_REFRESH_SCHEDULE = 3600
-
-
-class PlanError(Exception):
-    pass
 
 
 def parse_orderby(entry):
@@ -418,20 +418,20 @@ def plan_policy(current, desired):
 def action_sql(action, policy, relation, relation_regclass):
     """(statement, parameters) for one planned action."""
     kind = action["action"]
-    keys, add_function, remove_function = POLICIES[policy][1:]
+    keys, add_call, remove_call = POLICIES[policy][1:]
     if kind == "remove":
-        return "SELECT %s(%%s)" % remove_function, [relation_regclass]
+        return "%s(%%s)" % remove_call, [relation_regclass]
     if kind == "add":
         arguments = ["%s"]
         params = [relation_regclass]
         for key in keys:
             seconds = action["durations"][key]
-            arguments.append("%s => %%s::interval" % key)
+            arguments.append("%s => %%s::interval" % ADD_ARGUMENT_NAMES.get(key, key))
             params.append(postgres_interval(seconds) if seconds is not None else None)
         if action["schedule_interval"] is not None:
             arguments.append("schedule_interval => %s::interval")
             params.append(postgres_interval(action["schedule_interval"]))
-        return "SELECT %s(%s)" % (add_function, ", ".join(arguments)), params
+        return "%s(%s)" % (add_call, ", ".join(arguments)), params
     if kind == "alter_job":
         arguments = ["%s"]
         params = [action["job_id"]]
@@ -443,13 +443,13 @@ def action_sql(action, policy, relation, relation_regclass):
             params.append(postgres_interval(action["schedule_interval"]))
         return "SELECT alter_job(%s)" % ", ".join(arguments), params
     if kind == "set_compression":
-        options = ["timescaledb.compress"]
+        options = ["timescaledb.enable_columnstore = true"]
         params = []
         if action["segmentby"] is not None:
-            options.append("timescaledb.compress_segmentby = %s")
+            options.append("timescaledb.segmentby = %s")
             params.append(", ".join(action["segmentby"]))
         if action["orderby"] is not None:
-            options.append("timescaledb.compress_orderby = %s")
+            options.append("timescaledb.orderby = %s")
             params.append(orderby_text(action["orderby"]))
         return "ALTER TABLE %s SET (%s)" % (relation, ", ".join(options)), params
     raise ValueError("unknown action %r" % kind)
@@ -568,12 +568,6 @@ def describe_before(policy, label, current):
     return before
 
 
-def added_job_id(module, session, policy, schema, name, actions, after):
-    """The job id of a policy this run added (read back after the commit; unknown in check mode)."""
-    if actions and not module.check_mode and after is not None and after.get("job_id") is None:
-        after["job_id"] = read_current(session, policy, schema, name)["job"]["job_id"]
-
-
 # The options of one policy: the module's top-level options and the entries of O(policies).
 ITEM_OPTIONS = dict(
     relation=dict(type="str", required=True, aliases=["hypertable", "continuous_aggregate"]),
@@ -590,106 +584,51 @@ ITEM_OPTIONS = dict(
 )
 
 
-def run_single(module, params):
-    """One policy (O(relation)): the module's original interface and result."""
-    schema, name = split_relation(params["relation"], params["schema"])
-    label = "%s.%s" % (schema, name)
-    policy = params["policy"]
-    try:
-        desired = desired_state(params)
-    except (PlanError, DurationError) as exc:
-        module.fail_json(msg=str(exc), queries=[])
+class Policies(TimescaleObjects):
+    list_option = "policies"
+    name_option = "relation"
+    result_key = "policy"
+    noun = "policy"
 
-    session, server = timescale_session(module)
-    feature = ["%s on %s" % (FEATURE_NAMES[policy], label)]
-    if params["state"] == "present":
-        refuse_unsupported(module, server, feature, policy={})
-    try:
-        current = read_current(session, policy, schema, name)
-    except PlanError as exc:
-        module.fail_json(msg=str(exc), queries=[], timescaledb=server)
-    if params["state"] == "absent" and current["job"] is not None:
-        refuse_unsupported(module, server, feature, policy=describe(policy, label, current["job"]))
-    try:
-        actions, after = plan_policy(current, desired)
-    except PlanError as exc:
-        module.fail_json(msg=str(exc), queries=[], timescaledb=server)
-
-    relation = qualified_name(schema, name)
-    statements = [action_sql(action, policy, relation, relation) for action in actions]
-    apply_statements(module, session, statements, "Changing the %s policy of %s failed" % (policy, label))
-    added_job_id(module, session, policy, schema, name, actions, after)
-    before = describe_before(policy, label, current)
-    exit_with_state(module, session, server, bool(actions), "policy", before, describe(policy, label, after))
-
-
-def run_batch(module, params):
-    """Every entry of O(policies): validate all, read and plan all, then one transaction."""
-    entries = []
-    for index, options in enumerate(params["policies"]):
-        try:
-            desired = desired_state(options)
-        except (PlanError, DurationError) as exc:
-            module.fail_json(msg=item_message("policies", index, str(exc)), queries=[])
+    def desired(self, options, params):
+        desired = desired_state(options)
         schema, name = split_relation(options["relation"], options["schema"])
-        feature = "%s on %s.%s" % (FEATURE_NAMES[options["policy"]], schema, name)
-        entries.append(
-            dict(options=options, desired=desired, state=options["state"], schema=schema, name=name, feature=feature)
+        desired.update(schema=schema, name=name, relation_label="%s.%s" % (schema, name))
+        # The label names the policy: one relation may have a policy of each kind.
+        desired["label"] = desired["feature"] = "%s on %s" % (
+            FEATURE_NAMES[desired["policy"]],
+            desired["relation_label"],
         )
-    duplicate = duplicate_message("policies", "relation", [entry["feature"] for entry in entries])
-    if duplicate:
-        module.fail_json(msg=duplicate, queries=[])
+        return desired
 
-    session, server = timescale_session(module)
+    def read(self, session, desired):
+        return read_current(session, desired["policy"], desired["schema"], desired["name"])
 
-    def read(entry):
-        return read_current(session, entry["options"]["policy"], entry["schema"], entry["name"])
-
-    def exists(current):
+    def exists(self, current):
         return current["job"] is not None
 
-    unsupported = read_community_batch(module, session, server, "policies", entries, read, exists, (PlanError,))
-    skipped_features = [entries[index]["feature"] for index in unsupported]
+    def plan(self, current, desired):
+        return plan_policy(current, desired)
 
-    def fail(index, message):
-        session.conn.close()
-        module.fail_json(msg=item_message("policies", index, message), queries=[], timescaledb=server)
+    def statements(self, actions, desired):
+        relation = qualified_name(desired["schema"], desired["name"])
+        return [action_sql(action, desired["policy"], relation, relation) for action in actions]
 
-    batches = []
-    for index, entry in enumerate(entries):
-        entry["actions"], entry["after"] = [], None
-        if index in unsupported:
-            continue
-        try:
-            entry["actions"], entry["after"] = plan_policy(entry["current"], entry["desired"])
-        except PlanError as exc:
-            fail(index, str(exc))
-        relation = qualified_name(entry["schema"], entry["name"])
-        statements = [action_sql(action, entry["options"]["policy"], relation, relation) for action in entry["actions"]]
-        batches.append(("policies[%d]: changing the %s failed" % (index, entry["feature"]), statements))
-    recorded = iter(apply_batch(module, session, batches, " (the whole batch was rolled back; nothing was changed)"))
+    def finish(self, session, desired, actions, after):
+        # The id of a job this run added is known only once it exists (unknown in a dry run).
+        if not session.module.check_mode and after is not None and after.get("job_id") is None:
+            after["job_id"] = read_current(session, desired["policy"], desired["schema"], desired["name"])["job"][
+                "job_id"
+            ]
 
-    results = []
-    for index, entry in enumerate(entries):
-        policy, label = entry["options"]["policy"], "%s.%s" % (entry["schema"], entry["name"])
-        skipped = index in unsupported
-        if not skipped:
-            added_job_id(module, session, policy, entry["schema"], entry["name"], entry["actions"], entry["after"])
-        results.append(
-            {
-                "relation": entry["options"]["relation"],
-                "schema": entry["schema"],
-                "policy": policy,
-                "label": entry["feature"],
-                "changed": bool(entry["actions"]),
-                "skipped": skipped,
-                "queries": [] if skipped else next(recorded),
-                "before": {} if skipped else describe_before(policy, label, entry["current"]),
-                "after": {} if skipped else describe(policy, label, entry["after"]),
-            }
-        )
-    extra = {"skipped_features": skipped_features} if skipped_features else {}
-    exit_with_results(module, session, server, results, **extra)
+    def describe(self, desired, state):
+        return describe(desired["policy"], desired["relation_label"], state)
+
+    def describe_before(self, desired, current):
+        return describe_before(desired["policy"], desired["relation_label"], current)
+
+    def result_fields(self, options, desired, current):
+        return {"relation": options["relation"], "schema": desired["schema"], "policy": desired["policy"]}
 
 
 def module_arguments():
@@ -709,10 +648,7 @@ def module_arguments():
 def main():
     argument_spec, checks = module_arguments()
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **checks)
-    if module.params["policies"] is not None:
-        run_batch(module, module.params)
-    else:
-        run_single(module, module.params)
+    run_objects(module, Policies())
 
 
 if __name__ == "__main__":

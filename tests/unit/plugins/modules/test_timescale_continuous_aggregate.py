@@ -38,7 +38,15 @@ def test_missing_view_is_created_empty_and_fingerprinted():
     assert sql.startswith('CREATE MATERIALIZED VIEW "public"."hourly" WITH (timescaledb.continuous')
     assert sql.endswith("WITH NO DATA")
     sql, sql_params = action_sql(actions[1], '"public"."hourly"', desired())
+    # A continuous aggregate is a view to PostgreSQL: COMMENT ON MATERIALIZED VIEW refuses it.
+    assert sql == 'COMMENT ON VIEW "public"."hourly" IS %s'
     assert fingerprint_from_comment(sql_params[0]) == query_fingerprint(QUERY)
+
+
+def test_with_data_still_creates_empty_inside_the_transaction():
+    # The refresh that fills it runs after the commit (ContinuousAggregates.finish).
+    sql = action_sql({"action": "create"}, '"public"."hourly"', desired(with_data=True))[0]
+    assert sql.endswith("WITH NO DATA")
 
 
 def test_converged_view_needs_nothing_and_materialized_only_is_corrected():

@@ -104,10 +104,20 @@ def test_compression_settings_and_policy():
     fresh = {"job": None, "compression": {"enabled": False, "segmentby": [], "orderby": []}}
     actions, after = plan_policy(fresh, desired)
     assert [a["action"] for a in actions] == ["set_compression", "add"]
+    # The columnstore names of TimescaleDB 2.18 (the compress_* names are deprecated aliases).
     assert action_sql(actions[0], "compression", '"public"."raw"', "x") == (
-        'ALTER TABLE "public"."raw" SET (timescaledb.compress, timescaledb.compress_segmentby = %s,'
-        " timescaledb.compress_orderby = %s)",
+        'ALTER TABLE "public"."raw" SET (timescaledb.enable_columnstore = true, timescaledb.segmentby = %s,'
+        " timescaledb.orderby = %s)",
         ["sensor_id", "time DESC"],
+    )
+    # add_columnstore_policy is a procedure, and names the age `after`.
+    assert action_sql(actions[1], "compression", '"public"."raw"', "x") == (
+        "CALL add_columnstore_policy(%s, after => %s::interval)",
+        ["x", "7 days"],
+    )
+    assert action_sql({"action": "remove"}, "compression", '"public"."raw"', "x") == (
+        "CALL remove_columnstore_policy(%s)",
+        ["x"],
     )
     assert after["orderby"] == [("time", False)]
 
