@@ -23,7 +23,14 @@ options:
     choices: [fail, skip]
     default: fail
 notes:
-  - Needs TimescaleDB 2.13 or newer, preloaded (C(shared_preload_libraries)) and installed in O(login_db).
+  - Needs TimescaleDB 2.18 or newer installed in O(login_db) (C(CREATE EXTENSION timescaledb)), which needs it
+    preloaded (C(shared_preload_libraries)). Tested with 2.19 (Debian 13's C(apache) edition) and 2.23 (the
+    community edition, in PGlite); written for the current 2.x releases up to 2.29.
+  - TimescaleDB 2.18 renamed compression to B(columnstore). The modules use the new names
+    (C(add_columnstore_policy), C(remove_columnstore_policy), C(timescaledb.enable_columnstore),
+    C(timescaledb.segmentby), C(timescaledb.orderby)); the C(compress) names they replace are deprecated aliases
+    in 2.29 and go with the next major release. Releases before 2.18 lack the new names and are refused with a
+    message saying how to update.
   - Retention, compression and continuous aggregates are features of TimescaleDB's community edition
     (C(timescaledb.license = timescale)), shipped only by Timescale's package repository. Debian's
     C(postgresql-*-timescaledb) package is the C(apache) edition.

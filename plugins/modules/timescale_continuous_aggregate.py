@@ -51,8 +51,12 @@ options:
     default: true
   with_data:
     description:
-      - Materialize existing data while creating the view (C(WITH DATA)). This can take long on big hypertables;
-        the default creates the view empty and leaves filling it to the refresh policy.
+      - Fill the new view from the existing data (C(CALL refresh_continuous_aggregate(view, NULL, NULL))) once it is
+        created. This can take long on big hypertables; the default creates the view empty and leaves filling it to
+        the refresh policy.
+      - The view is always created C(WITH NO DATA) inside the transaction, together with the comment that records
+        its definition; the refresh runs after the commit, because it cannot run inside a transaction block. If the
+        refresh fails, the view stays created and recorded, and the refresh policy fills it later.
     type: bool
     default: false
   recreate:
@@ -72,8 +76,8 @@ options:
         with them).
       - One connection; every entry is validated, read and planned before any change (errors name the entry, such as
         C(aggregates[1].query)).
-      - Continuous aggregates cannot be created inside a transaction block, so the entries are applied one after the
-        other; when one fails, the entries before it stay applied and the rest are not run.
+      - Every entry's statements run in one transaction, so when one entry fails nothing is changed and the next run
+        starts from the same state (no view is left without the comment that records its definition).
       - O(unsupported_edition) applies to every entry. V(fail) fails before any change, naming every entry;
         V(skip) applies the other entries and warns once per skipped entry.
       - Each entry takes the single-aggregate options; see them above for details.
@@ -109,7 +113,9 @@ options:
         choices: [present, absent]
         default: present
 notes:
-  - Statements run in autocommit mode because C(CREATE MATERIALIZED VIEW ... WITH DATA) cannot run inside a transaction.
+  - A continuous aggregate is a view to PostgreSQL (its data lives in a hidden hypertable), so its definition is
+    recorded with C(COMMENT ON VIEW); C(DROP MATERIALIZED VIEW) and C(ALTER MATERIALIZED VIEW ... SET) are what
+    TimescaleDB accepts for dropping and changing it.
 seealso:
   - module: mantis.datalayer.timescale_policy
   - module: mantis.datalayer.timescale_hypertable

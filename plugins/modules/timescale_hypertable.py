@@ -126,8 +126,11 @@ options:
         type: list
         elements: str
 notes:
-  - Needs TimescaleDB 2.13 or newer, preloaded (C(shared_preload_libraries)) and installed in O(login_db)
-    (C(CREATE EXTENSION timescaledb)); the module fails with a message saying which is missing.
+  - Needs TimescaleDB 2.18 or newer installed in O(login_db) (C(CREATE EXTENSION timescaledb), which needs it
+    preloaded in C(shared_preload_libraries)); the module fails with a message saying which is missing.
+    Tested with 2.19 (Debian 13's C(apache) edition) and 2.23 (the community edition, in PGlite).
+  - Creates hypertables with the generalized C(create_hypertable(relation, by_range(column, interval))) of
+    TimescaleDB 2.13 and newer.
 seealso:
   - module: mantis.datalayer.timescale_policy
   - module: mantis.datalayer.timescale_continuous_aggregate

@@ -21,7 +21,10 @@ description:
     and schedule with the options, and corrects drift with C(alter_job()), or removes and re-adds the policy when its
     configuration is of another kind (for example C(drop_created_before) instead of C(drop_after)).
   - For O(policy=compression) it also keeps the compression (columnstore) settings O(segmentby) and O(orderby)
-    converged.
+    converged. Since TimescaleDB 2.18 compression is called the columnstore; the module adds the policy with
+    C(CALL add_columnstore_policy(...)) and sets C(timescaledb.enable_columnstore), C(timescaledb.segmentby) and
+    C(timescaledb.orderby). The job it creates is the same C(policy_compression) job, with C(compress_after) in its
+    configuration, so policies added with the older C(add_compression_policy()) are read and kept converged too.
   - All three policies need TimescaleDB's community edition; on the C(apache) edition the module fails before
     changing anything (or skips, see O(unsupported_edition)).
 extends_documentation_fragment:
@@ -59,13 +62,15 @@ options:
     type: str
   segmentby:
     description:
-      - For O(policy=compression), the columns compressed data is segmented by (C(timescaledb.compress_segmentby)).
+      - For O(policy=compression), the columns compressed data is segmented by (C(timescaledb.segmentby), called
+        C(timescaledb.compress_segmentby) before TimescaleDB 2.18).
       - Omitted means not compared; an empty list means no segmenting.
     type: list
     elements: str
   orderby:
     description:
-      - For O(policy=compression), the order inside compressed segments (C(timescaledb.compress_orderby)),
+      - For O(policy=compression), the order inside compressed segments (C(timescaledb.orderby), called
+        C(timescaledb.compress_orderby) before TimescaleDB 2.18),
         one entry per column, such as C(time DESC).
       - Omitted means not compared (TimescaleDB orders by the time column, descending).
     type: list
