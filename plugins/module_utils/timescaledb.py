@@ -268,7 +268,11 @@ class TimescaleObjects:
     list_option = None  # the option taking many objects ("hypertables")
     name_option = None  # the option of an entry naming its object ("table"), for duplicate errors
     result_key = None  # the result key of the object when the module manages one ("hypertable")
-    noun = None  # the object in words, for failures ("hypertable")
+    noun = None  # the kind of object in words ("hypertable")
+
+    def object_name(self, desired):
+        """The object in words, for messages ("hypertable public.sensor_data_raw")."""
+        return "%s %s" % (self.noun, desired["label"])
 
     def desired(self, options, params):
         """The entry's options in the plan's terms; raises PlanError or DurationError."""
@@ -378,7 +382,7 @@ def run_objects(module, kind):
             fail_closed(index, str(exc))
     batches = []
     for index, entry in enumerate(entries):
-        failure = "changing %s %s failed" % (kind.noun, entry["desired"]["label"])
+        failure = "changing %s failed" % kind.object_name(entry["desired"])
         failure = _entry_message(list_option, index, failure) if listed else failure[:1].upper() + failure[1:]
         batches.append((failure, kind.statements(entry["actions"], entry["desired"])))
     recorded = apply_batch(
@@ -399,8 +403,8 @@ def run_objects(module, kind):
                 msg=_entry_message(
                     list_option,
                     index,
-                    "%s %s was changed, but the work after it failed: %s"
-                    % (kind.noun, entry["desired"]["label"], server_message(exc)),
+                    "%s was changed, but the work after it failed: %s"
+                    % (kind.object_name(entry["desired"]), server_message(exc)),
                 ),
                 queries=session.queries,
                 timescaledb=server,

@@ -606,6 +606,9 @@ class Policies(TimescaleObjects):
         )
         return desired
 
+    def object_name(self, desired):
+        return "the " + desired["label"]
+
     def read(self, session, desired):
         return read_current(session, desired["policy"], desired["schema"], desired["name"])
 
