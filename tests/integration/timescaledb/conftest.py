@@ -48,21 +48,6 @@ def tsdb(request, postgres):
 
 
 @pytest.fixture
-def community_edition(tsdb):
-    """Skip (visibly, with the reason) unless the server runs the community (TSL) edition."""
-    edition = tsdb.license
-    if edition != "timescale":
-        reason = (
-            f"needs the TimescaleDB community edition (timescaledb.license = 'timescale'); this server runs "
-            f"{edition!r} (Debian's package). Timescale's repository, the only source of that edition, is "
-            "unreachable here."
-        )
-        print(reason)
-        pytest.skip(reason)
-    return tsdb
-
-
-@pytest.fixture
 def apache_edition(tsdb):
     if tsdb.license != "apache":
         pytest.skip(f"tests the Apache-edition error path; this server runs {tsdb.license!r}")

@@ -2,7 +2,8 @@
 
 One module call handles many objects: every entry is validated and planned before any change,
 hypertables and policies are applied in one transaction. Debian's server is the Apache edition:
-the policy/aggregate error and skip paths run for real; the community-edition paths skip visibly.
+the policy/aggregate error and skip paths run for real; the community-edition paths run in
+test_community_edition.py.
 """
 
 from __future__ import annotations
@@ -244,31 +245,3 @@ def test_aggregates_need_a_query_when_present(tsdb):
     run = tsdb.run("timescale_continuous_aggregate", {"aggregates": [{"name": "b_hourly"}]})
     assert run.failed
     assert "query" in run.result["msg"]
-
-
-# ---------------------------------------------------------------- community edition
-
-
-def test_policies_in_one_transaction(community_edition):
-    tsdb = community_edition
-    run = tsdb.run("timescale_policy", {"policies": POLICIES}, check=True)
-    assert run.changed
-    assert jobs(tsdb) == "0"
-    run = tsdb.run("timescale_policy", {"policies": POLICIES}, diff=True)
-    assert not run.failed, run.output
-    assert run.changed
-    assert all(r["after"]["job_id"] for r in run.result["results"])
-    assert jobs(tsdb) == "3"
-    assert not tsdb.run("timescale_policy", {"policies": POLICIES}).changed
-
-
-def test_aggregates_and_refresh_policies_in_two_calls(community_edition):
-    tsdb = community_edition
-    aggregates = {"aggregates": [{"name": "b_hourly", "query": HOURLY}]}
-    run = tsdb.run("timescale_continuous_aggregate", aggregates)
-    assert not run.failed, run.output
-    assert run.result["results"][0]["created"]
-    refresh = {"policies": [{"relation": "b_hourly", "policy": "refresh", "start_offset": "3d", "end_offset": "1h"}]}
-    assert tsdb.run("timescale_policy", refresh).changed
-    assert not tsdb.run("timescale_continuous_aggregate", aggregates).changed
-    assert not tsdb.run("timescale_policy", refresh).changed
