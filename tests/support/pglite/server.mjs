@@ -9,6 +9,11 @@
 // Without --data-dir the database lives in memory and is gone when the process ends.
 // PGlite serves one connection at a time: a second client waits in a queue until the
 // first disconnects (or is dropped after --queue-timeout milliseconds).
+// PGlite is one PostgreSQL session for all its clients: a transaction a client leaves
+// open when it disconnects, its settings and temporary tables would all pass to the next
+// client. Like a new PostgreSQL backend, each connection starts from a clean session
+// here: the server rolls back and runs DISCARD ALL before it hands PGlite to a client,
+// then sets PostgreSQL's default search_path (PGlite boots with pg_catalog alone).
 // Used by tests/support/pglite.py; see there for what this engine can and cannot do.
 
 import { parseArgs } from "node:util";
@@ -54,8 +59,28 @@ if (options["create-extension"]) {
   await db.exec("CREATE EXTENSION IF NOT EXISTS timescaledb");
 }
 
+// The socket server takes PGlite for a client with runExclusive(); the session is
+// reset just before, while nothing else holds it.
+async function resetSession() {
+  await db.exec("ROLLBACK");
+  await db.exec("DISCARD ALL");
+  await db.exec(`SET search_path TO "$user", public`);
+}
+const served = new Proxy(db, {
+  get(target, property) {
+    if (property === "runExclusive") {
+      return async (callback) => {
+        await resetSession();
+        return target.runExclusive(callback);
+      };
+    }
+    const value = Reflect.get(target, property, target);
+    return typeof value === "function" ? value.bind(target) : value;
+  },
+});
+
 const server = new PGLiteSocketServer({
-  db,
+  db: served,
   host: "127.0.0.1",
   port,
   connectionQueueTimeout: queueTimeout,
