@@ -33,7 +33,7 @@ def jobs(pglite, relation: str) -> list[tuple]:
 
 
 def job_id(pglite, relation: str, proc_name: str) -> int:
-    ids = [job for job, proc, _ in jobs(pglite, relation) if proc == proc_name]
+    ids = [row[0] for row in jobs(pglite, relation) if row[1] == proc_name]
     assert len(ids) == 1, f"expected one {proc_name} job on {relation}, got {jobs(pglite, relation)}"
     return ids[0]
 
@@ -189,7 +189,7 @@ def test_retention_policy_alter_job_and_run_job(pglite, metrics):
     assert oldest > datetime.now(timezone.utc) - timedelta(days=21)
 
     pglite.sql(f"SELECT remove_retention_policy('{metrics}')")
-    assert [proc for _, proc, _ in jobs(pglite, metrics)] == []
+    assert [row for row in jobs(pglite, metrics) if row[1] == "policy_retention"] == []
 
 
 def test_columnstore_policy_compresses_chunks(pglite, metrics):
