@@ -1,7 +1,7 @@
 // Test engine: the TimescaleDB community edition in PGlite (PostgreSQL 17 compiled to
 // WebAssembly), served over the PostgreSQL wire protocol on 127.0.0.1.
 //
-//   node server.mjs --port PORT [--data-dir DIR] [--create-extension]
+//   node server.mjs --port PORT [--data-dir DIR] [--create-extension] [--queue-timeout MS]
 //
 // --port 0 lets the system pick a free port. When the server listens it prints one line
 //   PGLITE READY port=<port>
