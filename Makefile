@@ -35,8 +35,10 @@ export PY_COLORS := 0
 export ANSIBLE_FORCE_COLOR := 0
 
 STAMP_VENV := $(VENV)/.installed-$(shell cat requirements-dev.txt | sha256sum | cut -c1-12)
+PGLITE_DIR := tests/support/pglite
+STAMP_NODE := $(PGLITE_DIR)/node_modules/.installed-$(shell cat $(PGLITE_DIR)/package-lock.json | sha256sum | cut -c1-12)
 
-.PHONY: help test bootstrap venv host-tools docker images collection lint yamllint ruff ansible-lint \
+.PHONY: help test bootstrap venv host-tools node docker images collection lint yamllint ruff ansible-lint \
         sanity unit integration molecule bench bench-redis build changelog clean \
         demo demo-clean
 
@@ -46,7 +48,7 @@ help:
 test: bootstrap lint unit integration molecule
 	@echo "make test: all suites passed"
 
-bootstrap: venv host-tools docker images collection
+bootstrap: venv host-tools node docker images collection
 
 venv: $(STAMP_VENV)
 
@@ -66,6 +68,18 @@ host-tools:
 	  echo "installing Debian packages:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
+
+# The TimescaleDB community edition in PGlite (WebAssembly) that the integration tests
+# use for what Debian's Apache edition cannot do: Debian's Node.js and npm, and the npm
+# packages exactly as package-lock.json pins them (tests/support/pglite).
+node: $(STAMP_NODE)
+
+$(STAMP_NODE): $(PGLITE_DIR)/package-lock.json $(PGLITE_DIR)/package.json
+	@command -v node >/dev/null && command -v npm >/dev/null || { \
+	  echo "installing Debian packages: nodejs npm"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+	cd $(PGLITE_DIR) && npm ci --legacy-peer-deps --no-audit --no-fund --loglevel=error
+	@rm -f $(PGLITE_DIR)/node_modules/.installed-* && touch $@
 
 docker:
 	@tests/support/ensure-docker.sh
