@@ -157,10 +157,7 @@ def main() -> int:
         f"data: {rows:,} rows ({args.sensors} sensors, {args.days} days at 10 s), loaded in {loaded_in:.0f} s,"
         f" compressed in {compressed_in:.0f} s"
     )
-    print(
-        f"segmentby {raw['compression']['segmentby']}, orderby {raw['compression']['orderby']}"
-        f" (the role's defaults)"
-    )
+    print(f"segmentby {raw['compression']['segmentby']}, orderby {raw['compression']['orderby']} (the role's defaults)")
     print(f"{'figure':<34} {'measured':<44} {'ratio':>8}  target")
     print(
         f"{'6 compression, sensor_data_raw':<34} {f'{before / 2**20:.1f} MiB -> {after / 2**20:.1f} MiB':<44}"

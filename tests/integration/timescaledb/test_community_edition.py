@@ -51,6 +51,14 @@ def job_id(tsdb, proc: str) -> str:
     return tsdb.sql(f"SELECT job_id FROM timescaledb_information.jobs WHERE proc_name = '{proc}'")
 
 
+def set_job_config(tsdb, job: str, key: str, value: str) -> None:
+    """Change one key of a job's config by hand, as an operator would."""
+    tsdb.sql(
+        f"SELECT alter_job(job_id, config => jsonb_set(config, '{{{key}}}', to_jsonb('{value}'::text)))"
+        f" FROM timescaledb_information.jobs WHERE job_id = {job}"
+    )
+
+
 def columnstore_settings(tsdb) -> str:
     return tsdb.sql(
         "SELECT segmentby || ' / ' || orderby FROM timescaledb_information.hypertable_columnstore_settings"
@@ -96,7 +104,7 @@ def test_retention_policy_check_create_no_op_drift_and_removal(metrics):
 
     # Drift by hand: TimescaleDB's own if_not_exists would keep it.
     job = job_id(tsdb, "policy_retention")
-    tsdb.sql(f"SELECT alter_job({job}, config => jsonb_set(config, '{{drop_after}}', '\"30 days\"'))")
+    set_job_config(tsdb, job, "drop_after", "30 days")
     dry = tsdb.run("timescale_policy", RETENTION, check=True)
     assert dry.changed
     assert job_config(tsdb, "policy_retention", "drop_after") == "30 days"
@@ -151,7 +159,7 @@ def test_compression_policy_and_settings_check_create_no_op_drift_and_removal(me
 
     # The job's age changed by hand is put back.
     job = job_id(tsdb, "policy_compression")
-    tsdb.sql(f"SELECT alter_job({job}, config => jsonb_set(config, '{{compress_after}}', '\"14 days\"'))")
+    set_job_config(tsdb, job, "compress_after", "14 days")
     fixed = tsdb.run("timescale_policy", COMPRESSION, diff=True)
     assert fixed.changed
     assert (fixed.result["diff"]["before"]["compress_after"], fixed.result["diff"]["after"]["compress_after"]) == (
@@ -290,7 +298,7 @@ def test_refresh_policy_check_create_no_op_drift_and_removal(metrics):
     assert not tsdb.run("timescale_policy", REFRESH).changed
 
     job = job_id(tsdb, "policy_refresh_continuous_aggregate")
-    tsdb.sql(f"SELECT alter_job({job}, config => jsonb_set(config, '{{start_offset}}', '\"7 days\"'))")
+    set_job_config(tsdb, job, "start_offset", "7 days")
     tsdb.sql(f"SELECT alter_job({job}, schedule_interval => interval '5 hours')")
     fixed = tsdb.run("timescale_policy", {**REFRESH, "schedule_interval": "1h"}, diff=True)
     assert fixed.changed
