@@ -7,6 +7,7 @@
 #   make integration INTEGRATION_TESTS=tests/integration/redis   one area's integration tests
 #   make bench                the site's speed figures, each against a same-run baseline
 #   make bench-redis          Redis GET/SET latency on a provisioned host vs. a baseline
+#   make bench-timescale      compression and continuous-aggregate figures (community edition in PGlite)
 #
 # Every target installs what it needs first (virtualenv, Docker engine, test images),
 # so a fresh Debian machine needs nothing but `make` and root.
@@ -39,11 +40,11 @@ PGLITE_DIR := tests/support/pglite
 STAMP_NODE := $(PGLITE_DIR)/node_modules/.installed-$(shell cat $(PGLITE_DIR)/package-lock.json | sha256sum | cut -c1-12)
 
 .PHONY: help test bootstrap venv host-tools node docker images collection lint yamllint ruff ansible-lint \
-        sanity unit integration molecule bench bench-redis build changelog clean \
+        sanity unit integration molecule bench bench-redis bench-timescale build changelog clean \
         demo demo-clean
 
 help:
-	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,13p' Makefile | sed 's/^# \{0,1\}//'
 
 test: bootstrap lint unit integration molecule
 	@echo "make test: all suites passed"
@@ -153,8 +154,14 @@ bench-redis: bootstrap
 	python -m tests.benchmarks.redis_latency
 
 # The site's five figures (cold and no-op converge, COPY ingest, Redis p99, 8 hosts vs 1).
+# Figures 6 and 7: compression and the dashboard query on the continuous aggregate, with the
+# timescaledb role's defaults, in the TimescaleDB community edition in PGlite.
+bench-timescale: bootstrap
+	python -m tests.benchmarks.timescale_bench
+
 bench: bootstrap
 	python -m tests.benchmarks.site_bench
+	python -m tests.benchmarks.timescale_bench
 
 build: venv
 	ansible-galaxy collection build --force --output-path .cache/dist

@@ -20,7 +20,10 @@ Figures:
    to the columnstore, as % saved;                                       target >= 90 %
 7. the seed's dashboard query (hourly averages per sensor over the last 7 days) on
    sensor_data_hourly vs the same aggregation over sensor_data_raw, as a ratio of the
-   median times of five runs each;                                       target >= 100x
+   median times of five runs each, with the data as the role's policies leave it (the
+   aggregate refreshed, chunks older than 7 days compressed);            target >= 100x
+   7b: the same two queries with their rows counted inside the engine, which leaves out
+   the cost of sending rows out of PGlite (a cost of the engine, not of the aggregate).
 """
 
 from __future__ import annotations
@@ -43,6 +46,11 @@ RAW_DASHBOARD = (
 HOURLY_DASHBOARD = (
     "SELECT bucket, sensor_id, avg_value FROM sensor_data_hourly WHERE bucket > now() - interval '7 days'"
 )
+
+# The same query with its rows counted in the engine instead of sent to the client: PGlite
+# sends rows through WebAssembly, JavaScript and a socket at a cost a packaged server does not
+# have (about 30 ms for the 8,400 rows of the 7-day dashboard).
+IN_ENGINE = "SELECT count(*) FROM (%s) AS dashboard"
 
 
 def role_defaults() -> tuple[dict, dict]:
@@ -115,6 +123,8 @@ def median_seconds(server, query: str, runs: int = 5) -> float:
     connection = server.connect(autocommit=True)
     try:
         with connection.cursor() as cursor:
+            # PGlite starts with enable_seqscan off; a PostgreSQL server's default is on.
+            cursor.execute("SET enable_seqscan = on")
             cursor.execute(query)  # warm the caches once
             cursor.fetchall()
             for _ in range(runs):
@@ -141,14 +151,22 @@ def main() -> int:
         start = time.monotonic()
         rows = load_readings(server, args.days, args.sensors)
         loaded_in = time.monotonic() - start
+        # As in production with the role's defaults: the refresh policy has materialized the
+        # aggregate, and the columnstore policy has compressed the chunks older than 7 days.
+        server.sql("CALL refresh_continuous_aggregate('sensor_data_hourly', NULL, NULL)")
+        job = server.value("SELECT job_id FROM timescaledb_information.jobs WHERE proc_name = 'policy_compression'")
+        server.sql(f"CALL run_job({job})")
+        raw_seconds = median_seconds(server, RAW_DASHBOARD)
+        hourly_seconds = median_seconds(server, HOURLY_DASHBOARD)
+        raw_in_engine = median_seconds(server, IN_ENGINE % RAW_DASHBOARD)
+        hourly_in_engine = median_seconds(server, IN_ENGINE % HOURLY_DASHBOARD)
+        # Then every chunk, for the size the columnstore saves.
+        server.sql("SELECT count(decompress_chunk(chunk, true)) FROM show_chunks('sensor_data_raw') AS chunk")
         before = table_bytes(server)
         start = time.monotonic()
         server.sql("SELECT count(compress_chunk(chunk)) FROM show_chunks('sensor_data_raw') AS chunk")
         compressed_in = time.monotonic() - start
         after = table_bytes(server)
-        server.sql("CALL refresh_continuous_aggregate('sensor_data_hourly', NULL, NULL)")
-        raw_seconds = median_seconds(server, RAW_DASHBOARD)
-        hourly_seconds = median_seconds(server, HOURLY_DASHBOARD)
         version = server.value("SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'")
 
     saved = 100 * (1 - after / before)
@@ -158,15 +176,20 @@ def main() -> int:
         f" compressed in {compressed_in:.0f} s"
     )
     print(f"segmentby {raw['compression']['segmentby']}, orderby {raw['compression']['orderby']} (the role's defaults)")
-    print(f"{'figure':<34} {'measured':<44} {'ratio':>8}  target")
+    print(f"{'figure':<36} {'measured':<44} {'ratio':>8}  target")
     print(
-        f"{'6 compression, sensor_data_raw':<34} {f'{before / 2**20:.1f} MiB -> {after / 2**20:.1f} MiB':<44}"
+        f"{'6 compression, sensor_data_raw':<36} {f'{before / 2**20:.1f} MiB -> {after / 2**20:.1f} MiB':<44}"
         f" {saved:>7.1f}%  >= 90 % saved"
     )
     print(
-        f"{'7 dashboard query, 7 days hourly':<34}"
+        f"{'7 dashboard query, 7 days hourly':<36}"
         f" {f'raw {raw_seconds * 1000:.1f} ms vs aggregate {hourly_seconds * 1000:.2f} ms':<44}"
         f" {raw_seconds / hourly_seconds:>7.0f}x  >= 100x"
+    )
+    print(
+        f"{'7b the same, rows counted in engine':<36}"
+        f" {f'raw {raw_in_engine * 1000:.1f} ms vs aggregate {hourly_in_engine * 1000:.2f} ms':<44}"
+        f" {raw_in_engine / hourly_in_engine:>7.0f}x  (without PGlite's row transfer)"
     )
     return 0
 
