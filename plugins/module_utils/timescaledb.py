@@ -31,6 +31,7 @@ import re
 
 from ansible_collections.mantis.datalayer.plugins.module_utils.duration import DurationError
 from ansible_collections.mantis.datalayer.plugins.module_utils.postgres import SqlSession, connect, server_message
+from ansible_collections.mantis.datalayer.plugins.module_utils.sql_input import SqlInputError
 
 # TimescaleDB 2.18 renamed compression to columnstore (add_columnstore_policy,
 # timescaledb.enable_columnstore, segmentby/orderby); the modules use those names.
@@ -138,23 +139,6 @@ def read_server_state(session):
     }
 
 
-def quote_ident(name):
-    """A SQL identifier, always double-quoted (so mixed case and odd names survive)."""
-    return '"%s"' % name.replace('"', '""')
-
-
-def qualified_name(schema, name):
-    return "%s.%s" % (quote_ident(schema), quote_ident(name))
-
-
-def split_relation(name, default_schema):
-    """'schema.table' or 'table' -> (schema, table)."""
-    if "." in name:
-        schema, table = name.split(".", 1)
-        return schema, table
-    return default_schema, name
-
-
 def timescale_session(module):
     """Connect, check the server and return (session, server state); fail clearly otherwise."""
     conn = connect(module)
@@ -227,7 +211,7 @@ def item_message(list_option, index, message):
     'time_column: no such column' -> 'hypertables[2].time_column: no such column';
     a message that names no option -> 'hypertables[2]: ...'.
     """
-    if re.match(r"^[a-z_]+: ", message):
+    if re.match(r"^[a-z_]+(\[\d+\])?: ", message):
         return "%s[%d].%s" % (list_option, index, message)
     return "%s[%d]: %s" % (list_option, index, message)
 
@@ -332,7 +316,7 @@ def run_objects(module, kind):
     for index, options in enumerate(option_sets):
         try:
             entries.append({"options": options, "desired": kind.desired(options, params), "current": None})
-        except (PlanError, DurationError) as exc:
+        except (PlanError, DurationError, SqlInputError) as exc:
             fail(index, str(exc))
     if listed:
         duplicate = duplicate_message(kind.list_option, kind.name_option, [e["desired"]["label"] for e in entries])

@@ -52,11 +52,13 @@ options:
       - Table that records the applied migrations, as C(name) (in schema C(public)) or
         C(schema.name). It is created on the first run that applies a migration.
       - The same database can hold several independent migration histories in different tables.
+      - Names follow PostgreSQL's rules, as in SQL: unquoted parts fold to lower case (C(Audit.History) is
+        C(audit.history)); quote a part to keep its case or to use other characters (C('"Audit Log".history')).
     type: str
     default: schema_migrations
   target:
     description:
-      - Apply migrations up to and including this version only. Later files stay pending.
+      - Apply migrations up to and including this version only (0 or more). Later files stay pending.
       - Omit to apply every pending migration.
     type: int
   allow_out_of_order:
@@ -177,6 +179,7 @@ from ansible_collections.mantis.datalayer.plugins.module_utils.postgres import (
     postgres_argument_spec,
     server_message,
 )
+from ansible_collections.mantis.datalayer.plugins.module_utils.sql_input import SqlInputError, parse_qualified_name
 
 try:
     from psycopg2 import Error as DatabaseError
@@ -187,7 +190,6 @@ except ImportError:
     pgsql = None
 
 MIGRATION_FILE = re.compile(r"^(\d+)_([^/]+)\.sql$")
-IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
 
 
 class MigrationError(Exception):
@@ -282,10 +284,16 @@ def plan_migrations(files, applied, target=None, allow_out_of_order=False):
 
 
 def split_table_name(table):
-    parts = table.split(".")
-    if len(parts) in (1, 2) and all(IDENTIFIER.match(part) for part in parts):
-        return tuple(parts) if len(parts) == 2 else ("public", parts[0])
-    raise MigrationError("table %r must be <name> or <schema>.<name> (letters, digits, _ and $)" % table)
+    """(schema, name) of the table option, by PostgreSQL's rules (module_utils/sql_input.py)."""
+    try:
+        return parse_qualified_name(table, "public", "table")
+    except SqlInputError as exc:
+        raise MigrationError(str(exc)) from None
+
+
+def check_target(target):
+    if target is not None and target < 0:
+        raise MigrationError("target: %d is not a migration version; versions are 0 or more" % target)
 
 
 class MigrationRunner:
@@ -382,6 +390,7 @@ def main():
 
     try:
         schema, table = split_table_name(params["table"])
+        check_target(params["target"])
         if params["migrations"] is not None:
             files = inline_migrations(params["migrations"])
         else:

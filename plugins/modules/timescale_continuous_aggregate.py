@@ -224,14 +224,17 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.mantis.datalayer.plugins.module_utils.postgres import postgres_argument_spec
+from ansible_collections.mantis.datalayer.plugins.module_utils.sql_input import (
+    check_fragment,
+    parse_qualified_name,
+    qualified_name,
+)
 from ansible_collections.mantis.datalayer.plugins.module_utils.timescaledb import (
     PlanError,
     TimescaleObjects,
     edition_argument_spec,
     list_option_spec,
-    qualified_name,
     run_objects,
-    split_relation,
     top_level_options,
 )
 
@@ -351,6 +354,9 @@ ITEM_OPTIONS = dict(
 
 
 def desired_aggregate(options, label):
+    if options["query"]:
+        # One SELECT: nothing in it may end the CREATE statement or comment out its WITH NO DATA.
+        check_fragment(options["query"].strip().rstrip(";").strip(), "query")
     return dict(
         state=options["state"],
         label=label,
@@ -369,7 +375,7 @@ class ContinuousAggregates(TimescaleObjects):
     noun = "continuous aggregate"
 
     def desired(self, options, params):
-        schema, name = split_relation(options["name"], options["schema"])
+        schema, name = parse_qualified_name(options["name"], options["schema"], "name")
         desired = desired_aggregate(options, "%s.%s" % (schema, name))
         desired.update(schema=schema, name=name, feature="continuous aggregate %s.%s" % (schema, name))
         return desired

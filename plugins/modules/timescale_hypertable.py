@@ -76,7 +76,12 @@ options:
     description:
       - SQL column (and table constraint) definitions, such as C(time timestamptz NOT NULL). When O(table) does not
         exist, it is created with them (C(CREATE TABLE)) and made a hypertable in the same transaction.
-      - The definitions are checked by the server before anything changes, also in check mode.
+      - Each entry must be one definition. A C(;) outside quotes, a C()) closing more than the entry opens,
+        a comment, or a quote or parenthesis left open fails with a message naming the entry (C(columns[2])),
+        before anything runs; quoted strings, quoted identifiers and dollar quotes may hold any of these.
+      - In check mode nothing of them is executed: a missing table is reported with the C(CREATE TABLE) that
+        would create it, its columns read from the definitions. A real run has the server check the definitions
+        (in a savepoint that is rolled back) before changing anything.
       - Used only to create a missing table. The columns of an existing table are left alone (never added,
         altered or dropped), so user data is never touched; change them with migrations.
       - Without it, O(table) must exist.
@@ -252,13 +257,18 @@ from ansible_collections.mantis.datalayer.plugins.module_utils.duration import (
     postgres_interval,
 )
 from ansible_collections.mantis.datalayer.plugins.module_utils.postgres import postgres_argument_spec, server_message
+from ansible_collections.mantis.datalayer.plugins.module_utils.sql_input import (
+    check_fragment,
+    column_name_and_type,
+    parse_identifier,
+    parse_qualified_name,
+    qualified_name,
+)
 from ansible_collections.mantis.datalayer.plugins.module_utils.timescaledb import (
     PlanError,
     TimescaleObjects,
     list_option_spec,
-    qualified_name,
     run_objects,
-    split_relation,
     top_level_options,
 )
 
@@ -423,8 +433,9 @@ def table_columns(session, oid):
 def probe_new_table(session, schema, table, columns):
     """The columns (name -> type) ``CREATE TABLE`` with ``columns`` would give; raises PlanError if it would fail.
 
-    The statement runs inside a savepoint that is always rolled back, so the definitions are checked
-    by the server itself (also in check mode) and nothing is left behind.
+    Only in a real run: the statement (whose definitions check_fragment has already vetted) runs
+    inside a savepoint that is always rolled back, so the server checks the definitions before any
+    change and nothing is left behind. Check mode reads the definitions instead (planned_columns).
     """
     with session.conn.cursor() as cursor:
         cursor.execute("SAVEPOINT mantis_probe")
@@ -440,15 +451,37 @@ def probe_new_table(session, schema, table, columns):
             cursor.execute("ROLLBACK TO SAVEPOINT mantis_probe")
 
 
-def read_current(session, schema, table, new_columns=None):
-    """The table as it is; a missing table with ``new_columns`` is described as CREATE TABLE would make it."""
+def planned_columns(definitions):
+    """The columns (name -> type) CREATE TABLE would give, read from the definitions without a server.
+
+    Check mode executes nothing the user wrote, so a missing table's columns are taken from
+    its definitions; a real run asks the server (probe_new_table).
+    """
+    columns = {}
+    for index, definition in enumerate(definitions):
+        name, column_type = column_name_and_type(definition, "columns[%d]" % index)
+        if name is not None:
+            columns[name] = column_type
+    return columns
+
+
+def read_current(session, schema, table, new_columns=None, probe=True):
+    """The table as it is; a missing table with ``new_columns`` is described as CREATE TABLE would make it.
+
+    ``probe``: ask the server (a real run), or read the definitions (check mode).
+    """
     relation = session.fetch_one(
         "SELECT c.oid::bigint AS oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
         " WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r', 'p')",
         (schema, table),
     )
     if relation is None:
-        columns = probe_new_table(session, schema, table, new_columns) if new_columns else {}
+        if not new_columns:
+            columns = {}
+        elif probe:
+            columns = probe_new_table(session, schema, table, new_columns)
+        else:
+            columns = planned_columns(new_columns)
         return {"exists": False, "columns": columns, "has_rows": False, "hypertable": None}
     columns = table_columns(session, relation["oid"])
     dimensions = session.fetch_all(
@@ -489,7 +522,7 @@ ITEM_OPTIONS = dict(
 
 def desired_hypertable(options, database):
     """One hypertable's options in the plan's terms (chunk interval in seconds); raises PlanError/DurationError."""
-    schema, table = split_relation(options["table"], options["schema"])
+    schema, table = parse_qualified_name(options["table"], options["schema"], "table")
     chunk = options["chunk_time_interval"]
     chunk_seconds = parse_duration(chunk, "chunk_time_interval") if chunk is not None else None
     if chunk_seconds == 0:
@@ -498,13 +531,17 @@ def desired_hypertable(options, database):
         raise PlanError("number_partitions: must be 1 or more")
     if options["columns"] is not None and not [column for column in options["columns"] if column.strip()]:
         raise PlanError("columns: lists no column; give the SQL column definitions of the table")
+    # Each definition is one piece of the CREATE TABLE: nothing in it may end the statement.
+    for index, column in enumerate(options["columns"] or []):
+        check_fragment(column, "columns[%d]" % index)
+    space_column = options["partitioning_column"]
     return dict(
         database=database,
         schema=schema,
         table=table,
-        time_column=options["time_column"],
+        time_column=parse_identifier(options["time_column"], "time_column"),
         chunk_time_interval=chunk_seconds,
-        partitioning_column=options["partitioning_column"],
+        partitioning_column=parse_identifier(space_column, "partitioning_column") if space_column else None,
         number_partitions=options["number_partitions"],
         migrate_data=options["migrate_data"],
         create_default_indexes=options["create_default_indexes"],
@@ -524,7 +561,9 @@ class Hypertables(TimescaleObjects):
         return desired
 
     def read(self, session, desired):
-        return read_current(session, desired["schema"], desired["table"], desired["columns"])
+        return read_current(
+            session, desired["schema"], desired["table"], desired["columns"], probe=not session.module.check_mode
+        )
 
     def plan(self, current, desired):
         return plan_hypertable(current, desired)

@@ -275,6 +275,7 @@ timescaledb:
 """
 
 import json
+import re
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.mantis.datalayer.plugins.module_utils.duration import (
@@ -283,14 +284,19 @@ from ansible_collections.mantis.datalayer.plugins.module_utils.duration import (
     postgres_interval,
 )
 from ansible_collections.mantis.datalayer.plugins.module_utils.postgres import postgres_argument_spec
+from ansible_collections.mantis.datalayer.plugins.module_utils.sql_input import (
+    SqlInputError,
+    parse_identifier,
+    parse_qualified_name,
+    qualified_name,
+    quote_ident,
+)
 from ansible_collections.mantis.datalayer.plugins.module_utils.timescaledb import (
     PlanError,
     TimescaleObjects,
     edition_argument_spec,
     list_option_spec,
-    qualified_name,
     run_objects,
-    split_relation,
     top_level_options,
 )
 
@@ -327,16 +333,25 @@ FEATURE_NAMES = {
 DEFAULT_REFRESH_SCHEDULE = 3600
 
 
-def parse_orderby(entry):
-    """'time DESC' -> ('time', False); 'sensor_id' -> ('sensor_id', True)."""
-    words = entry.split()
-    if not words or len(words) > 2 or (len(words) == 2 and words[1].upper() not in ("ASC", "DESC")):
-        raise PlanError("orderby: %r is not '<column> [ASC|DESC]'" % entry)
-    return words[0], not (len(words) == 2 and words[1].upper() == "DESC")
+def parse_orderby(entry, option="orderby"):
+    """'time DESC' -> ('time', False); 'sensor_id' -> ('sensor_id', True); '"Zeit" ASC' -> ('Zeit', True)."""
+    match = re.match(r"^\s*(.+?)(?:\s+(ASC|DESC))?\s*$", entry or "", re.IGNORECASE)
+    if not match:
+        raise PlanError("%s: %r is not '<column> [ASC|DESC]'" % (option, entry))
+    try:
+        column = parse_identifier(match.group(1), option)
+    except SqlInputError:
+        raise PlanError("%s: %r is not '<column> [ASC|DESC]'" % (option, entry)) from None
+    return column, not (match.group(2) or "").upper() == "DESC"
+
+
+def column_text(column):
+    """A column as TimescaleDB's settings take it: quoted only where PostgreSQL needs it."""
+    return column if re.match(r"^[a-z_][a-z0-9_$]*$", column) else quote_ident(column)
 
 
 def orderby_text(orderby):
-    return ", ".join("%s%s" % (column, "" if ascending else " DESC") for column, ascending in orderby)
+    return ", ".join("%s%s" % (column_text(column), "" if ascending else " DESC") for column, ascending in orderby)
 
 
 def describe(policy, relation, job):
@@ -452,7 +467,7 @@ def action_sql(action, policy, relation, relation_regclass):
         params = []
         if action["segmentby"] is not None:
             options.append("timescaledb.segmentby = %s")
-            params.append(", ".join(action["segmentby"]))
+            params.append(", ".join(column_text(column) for column in action["segmentby"]))
         if action["orderby"] is not None:
             options.append("timescaledb.orderby = %s")
             params.append(orderby_text(action["orderby"]))
@@ -559,8 +574,16 @@ def desired_state(params):
         "policy": policy,
         "durations": durations,
         "schedule_interval": parse_duration(schedule, "schedule_interval") if schedule is not None else None,
-        "segmentby": params["segmentby"],
-        "orderby": [parse_orderby(entry) for entry in params["orderby"]] if params["orderby"] is not None else None,
+        "segmentby": (
+            [parse_identifier(column, "segmentby[%d]" % index) for index, column in enumerate(params["segmentby"])]
+            if params["segmentby"] is not None
+            else None
+        ),
+        "orderby": (
+            [parse_orderby(entry, "orderby[%d]" % index) for index, entry in enumerate(params["orderby"])]
+            if params["orderby"] is not None
+            else None
+        ),
     }
 
 
@@ -597,7 +620,7 @@ class Policies(TimescaleObjects):
 
     def desired(self, options, params):
         desired = desired_state(options)
-        schema, name = split_relation(options["relation"], options["schema"])
+        schema, name = parse_qualified_name(options["relation"], options["schema"], "relation")
         desired.update(schema=schema, name=name, relation_label="%s.%s" % (schema, name))
         # The label names the policy: one relation may have a policy of each kind.
         desired["label"] = desired["feature"] = "%s on %s" % (

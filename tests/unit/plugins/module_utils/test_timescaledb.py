@@ -6,8 +6,6 @@ from ansible_collections.mantis.datalayer.plugins.module_utils.timescaledb impor
     check_server,
     parse_version,
     preload_libraries,
-    qualified_name,
-    split_relation,
     unsupported_feature_message,
 )
 
@@ -67,9 +65,3 @@ def test_tsl_features_on_apache_name_the_edition_and_the_community_edition():
     assert '"apache" edition' in text
     assert "packagecloud.io/timescale/timescaledb" in text
     assert "timescaledb-2-postgresql-" in text
-
-
-def test_names_are_quoted_and_split():
-    assert qualified_name("public", 'odd"name') == '"public"."odd""name"'
-    assert split_relation("metrics.raw", "public") == ("metrics", "raw")
-    assert split_relation("raw", "public") == ("public", "raw")

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 from ansible_collections.mantis.datalayer.plugins.modules.postgresql_migrations import (
     MigrationError,
+    check_target,
     file_checksum,
     inline_migrations,
     migration_files,
@@ -115,7 +116,13 @@ def test_checksum_is_sha256_of_the_bytes():
 
 @pytest.mark.parametrize(
     "table,expected",
-    [("schema_migrations", ("public", "schema_migrations")), ("audit.history", ("audit", "history"))],
+    [
+        ("schema_migrations", ("public", "schema_migrations")),
+        ("audit.history", ("audit", "history")),
+        # The same rules as every SQL module: unquoted parts fold, quoted ones keep case and characters.
+        ("Audit.History", ("audit", "history")),
+        ('"Audit Log"."Schema.Migrations"', ("Audit Log", "Schema.Migrations")),
+    ],
 )
 def test_table_names(table, expected):
     assert split_table_name(table) == expected
@@ -123,5 +130,13 @@ def test_table_names(table, expected):
 
 @pytest.mark.parametrize("table", ["a.b.c", "", "x;drop", "bad name", ".x"])
 def test_bad_table_names(table):
-    with pytest.raises(MigrationError):
+    with pytest.raises(MigrationError, match=r"^table: "):
         split_table_name(table)
+
+
+def test_a_negative_target_is_refused():
+    check_target(0)
+    check_target(3)
+    check_target(None)
+    with pytest.raises(MigrationError, match=r"^target: -1 is not a migration version"):
+        check_target(-1)
