@@ -374,3 +374,69 @@ def test_a_list_that_fails_half_way_changes_nothing_and_the_next_run_converges(m
     run = tsdb.run("timescale_policy", {"policies": [RETENTION, COMPRESSION]})
     assert not run.failed, run.output
     assert job_config(tsdb, "policy_retention", "drop_after") == "90 days"
+
+
+# ---------------------------------------------------------------- names as PostgreSQL reads them
+
+
+def test_policies_and_aggregates_on_hostile_names(community):
+    tsdb = community
+    tsdb.sql('CREATE SCHEMA "Mäß Schema"')
+    table = '"Mäß Schema"."Sensör Daten"'
+    columns = ["time timestamptz NOT NULL", '"Sensor ID" integer NOT NULL', "value double precision"]
+    assert not tsdb.run("timescale_hypertable", {"table": table, "time_column": "time", "columns": columns}).failed
+    policies = {
+        "policies": [
+            {"relation": table, "policy": "retention", "drop_after": "30d"},
+            {
+                "relation": table,
+                "policy": "compression",
+                "compress_after": "7d",
+                "segmentby": ['"Sensor ID"'],
+                "orderby": ["Time DESC"],
+            },
+        ]
+    }
+    run = tsdb.run("timescale_policy", policies)
+    assert not run.failed, run.output
+    assert [r["label"] for r in run.result["results"]] == [
+        "retention policy on Mäß Schema.Sensör Daten",
+        "compression policy on Mäß Schema.Sensör Daten",
+    ]
+    assert (
+        tsdb.sql(
+            "SELECT segmentby || ' / ' || orderby FROM timescaledb_information.hypertable_columnstore_settings"
+            ' WHERE hypertable = \'"Mäß Schema"."Sensör Daten"\'::regclass'
+        )
+        # segmentby is listed as stored (array_to_string), orderby quoted by TimescaleDB.
+        == 'Sensor ID / "time" DESC'
+    )
+    assert not tsdb.run("timescale_policy", policies).changed
+
+    hourly = (
+        "SELECT time_bucket('1 hour', time) AS bucket, \"Sensor ID\", avg(value) AS avg_value"
+        ' FROM "Mäß Schema"."Sensör Daten" GROUP BY bucket, "Sensor ID"'
+    )
+    aggregate = {"name": '"Mäß Schema"."Stündlich ""1h"""', "query": hourly}
+    run = tsdb.run("timescale_continuous_aggregate", aggregate)
+    assert not run.failed, run.output
+    assert (
+        tsdb.sql(
+            "SELECT count(*) FROM timescaledb_information.continuous_aggregates"
+            " WHERE view_schema = 'Mäß Schema' AND view_name = 'Stündlich \"1h\"'"
+        )
+        == "1"
+    )
+    assert not tsdb.run("timescale_continuous_aggregate", aggregate).changed
+
+
+def test_an_aggregate_query_cannot_run_another_statement(metrics):
+    tsdb = metrics
+    tsdb.sql("CREATE TABLE canary (x int)")
+    for query in (HOURLY + "; DROP TABLE canary", HOURLY + " -- WITH NO DATA is commented out"):
+        for check in (True, False):
+            run = tsdb.run("timescale_continuous_aggregate", {"name": "metrics_hourly", "query": query}, check=check)
+            assert run.failed
+            assert run.result["msg"].startswith("query: ")
+    assert relation_exists(tsdb, "canary")
+    assert not relation_exists(tsdb, "metrics_hourly")

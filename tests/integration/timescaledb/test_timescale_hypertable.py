@@ -163,3 +163,87 @@ def test_database_without_the_extension_is_reported(postgres, tsdb):
         assert "CREATE EXTENSION timescaledb" in run.result["msg"]
     finally:
         postgres.psql("DROP DATABASE IF EXISTS it_no_extension")
+
+
+# ---------------------------------------------------------------- user input never runs as SQL of its own
+
+INJECTIONS = [
+    "time timestamptz NOT NULL); drop table canary; --",
+    "time timestamptz NOT NULL); COMMIT; drop table canary; create table canary2 (x int); --",
+    "time timestamptz NOT NULL, x int DEFAULT 1; drop table canary",
+]
+
+
+@pytest.mark.parametrize("check", [True, False], ids=["check", "real"])
+@pytest.mark.parametrize("definition", INJECTIONS)
+def test_a_column_definition_cannot_run_another_statement(tsdb, definition, check):
+    tsdb.sql("CREATE TABLE IF NOT EXISTS canary (x int)")
+    run = tsdb.run(
+        "timescale_hypertable", {"table": "victim", "time_column": "time", "columns": [definition]}, check=check
+    )
+    assert run.failed
+    assert run.result["msg"].startswith("columns[0]: ")
+    assert run.result["queries"] == []
+    assert tsdb.sql("SELECT to_regclass('public.canary') IS NOT NULL") == "t"
+    assert tsdb.sql("SELECT to_regclass('public.canary2') IS NULL AND to_regclass('public.victim') IS NULL") == "t"
+
+
+def test_check_mode_executes_no_definition_and_the_real_run_lets_the_server_judge_them(tsdb):
+    # The server would refuse this type: check mode cannot know (it runs nothing), the real run says so.
+    args = {"table": "judged", "time_column": "time", "columns": ["time timestamptz NOT NULL", "x no_such_type"]}
+    dry = tsdb.run("timescale_hypertable", args, check=True)
+    assert not dry.failed, dry.output
+    assert dry.result["queries"][0] == 'CREATE TABLE "public"."judged" (time timestamptz NOT NULL, x no_such_type)'
+    real = tsdb.run("timescale_hypertable", args)
+    assert real.failed
+    assert 'columns: CREATE TABLE public.judged would fail: type "no_such_type" does not exist' in real.result["msg"]
+    assert tsdb.sql("SELECT to_regclass('public.judged') IS NULL") == "t"
+
+
+def test_legal_definitions_with_quotes_and_semicolons_are_kept_as_written(tsdb):
+    columns = [
+        "time timestamptz NOT NULL",
+        "note text DEFAULT 'a;b) -- not a comment'",
+        "body text DEFAULT $$x; y$$",
+        '"Odd;Name" integer',
+    ]
+    run = tsdb.run("timescale_hypertable", {"table": "legal", "time_column": "time", "columns": columns})
+    assert not run.failed, run.output
+    tsdb.sql("INSERT INTO legal (time) VALUES (now())")
+    assert tsdb.sql("SELECT note || '|' || body FROM legal") == "a;b) -- not a comment|x; y"
+    assert (
+        tsdb.sql("SELECT count(*) FROM pg_attribute WHERE attrelid = 'legal'::regclass AND attname = 'Odd;Name'") == "1"
+    )
+
+
+@pytest.mark.parametrize(
+    ("table", "schema", "name"),
+    [
+        ('"Mäß Schema"."Sensör Daten"', "Mäß Schema", "Sensör Daten"),
+        ('public."we""ird"', "public", 'we"ird'),
+        ('"dotted.schema".readings', "dotted.schema", "readings"),
+        # Unquoted names fold to lower case, as in SQL.
+        ("Mixed_Case", "public", "mixed_case"),
+    ],
+)
+def test_hostile_names_name_the_table_postgresql_would(tsdb, table, schema, name):
+    tsdb.sql('CREATE SCHEMA IF NOT EXISTS "Mäß Schema"; CREATE SCHEMA IF NOT EXISTS "dotted.schema"')
+    args = {
+        "table": table,
+        "time_column": "Time",
+        "chunk_time_interval": "1d",
+        "columns": ["time timestamptz NOT NULL"],
+    }
+    run = tsdb.run("timescale_hypertable", args)
+    assert not run.failed, run.output
+    assert run.result["hypertable"]["schema"] == schema
+    assert run.result["hypertable"]["table"] == name
+    literal_schema, literal_name = schema.replace("'", "''"), name.replace("'", "''")
+    assert (
+        tsdb.sql(
+            "SELECT count(*) FROM timescaledb_information.hypertables"
+            f" WHERE hypertable_schema = '{literal_schema}' AND hypertable_name = '{literal_name}'"
+        )
+        == "1"
+    )
+    assert not tsdb.run("timescale_hypertable", args).changed
