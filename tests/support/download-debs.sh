@@ -10,7 +10,8 @@
 # TimescaleDB): apt-get install --simulate names exactly the packages that image lacks, at the
 # versions the archive has now, and apt-get download fetches them. The container reaches Debian's
 # archive through the mirror the image was built from (tests/support/image/build.sh writes it into
-# the image's sources.list), or MANTIS_DEBIAN_MIRROR when set.
+# the image's sources.list), or MANTIS_DEBIAN_MIRROR when set, over the build machine's own network
+# (--network host: a mirror on the build machine's loopback answers too).
 #
 # The files land in .cache/debs/<hash>/, the hash taken over the package list, the image's ID and
 # this script, so they are downloaded once; .cache/debs/<name> links to the current set. The last
@@ -41,7 +42,7 @@ else
     chmod 0755 "$partial"
     trap 'rm -rf "$partial"' EXIT
     # shellcheck disable=SC2016  # expanded by the container's shell
-    docker run --rm --volume "$partial:/debs" --env MIRROR="${MANTIS_DEBIAN_MIRROR:-}" \
+    docker run --rm --network host --volume "$partial:/debs" --env MIRROR="${MANTIS_DEBIAN_MIRROR:-}" \
         --env OWNER="$(id -u):$(id -g)" "$image" bash -euo pipefail -c '
         if [ -n "$MIRROR" ]; then
             . /etc/os-release
