@@ -52,7 +52,7 @@ options:
       - Table that records the applied migrations, as C(name) (in schema C(public)) or
         C(schema.name). It is created on the first run that applies a migration.
       - The same database can hold several independent migration histories in different tables.
-      - Names follow PostgreSQL's rules, as in SQL: unquoted parts fold to lower case (C(Audit.History) is
+      - Names follow PostgreSQL's rules, as in SQL; unquoted parts fold to lower case (C(Audit.History) is
         C(audit.history)); quote a part to keep its case or to use other characters (C('"Audit Log".history')).
     type: str
     default: schema_migrations

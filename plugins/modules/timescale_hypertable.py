@@ -79,7 +79,7 @@ options:
       - Each entry must be one definition. A C(;) outside quotes, a C()) closing more than the entry opens,
         a comment, or a quote or parenthesis left open fails with a message naming the entry (C(columns[2])),
         before anything runs; quoted strings, quoted identifiers and dollar quotes may hold any of these.
-      - In check mode nothing of them is executed: a missing table is reported with the C(CREATE TABLE) that
+      - In check mode nothing of them is executed; a missing table is reported with the C(CREATE TABLE) that
         would create it, its columns read from the definitions. A real run has the server check the definitions
         (in a savepoint that is rolled back) before changing anything.
       - Used only to create a missing table. The columns of an existing table are left alone (never added,

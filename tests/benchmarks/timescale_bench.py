@@ -127,7 +127,7 @@ def median_seconds(server, query: str, runs: int = 5) -> float:
             cursor.execute("SET enable_seqscan = on")
             cursor.execute(query)  # warm the caches once
             cursor.fetchall()
-            for _ in range(runs):
+            for _run in range(runs):
                 start = time.perf_counter()
                 cursor.execute(query)
                 cursor.fetchall()
@@ -138,7 +138,7 @@ def median_seconds(server, query: str, runs: int = 5) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--days", type=int, default=10)
     parser.add_argument("--sensors", type=int, default=50)
     args = parser.parse_args()
