@@ -22,6 +22,8 @@ options:
     description:
       - ACL user to authenticate as (Redis 6 and newer).
       - Without it, O(login_password) authenticates the C(default) user (C(requirepass)).
+      - Without O(login_password), the user logs in with an empty password, which only a C(nopass)
+        user accepts.
     type: str
   login_password:
     description: Password of O(login_user). Never shown in output, diffs or error messages.

@@ -35,6 +35,11 @@ def redis_argument_spec():
 class RedisError(Exception):
     """An error reply from the server (the text after '-')."""
 
+    @property
+    def code(self):
+        """The word Redis starts an error reply with: ERR, NOPERM, WRONGPASS, NOAUTH..."""
+        return str(self).split(" ", 1)[0]
+
 
 class RedisConnectionError(Exception):
     """The server could not be reached or closed the connection."""
@@ -114,6 +119,42 @@ class RedisClient:
         raise RedisConnectionError("unexpected reply from %s: %r" % (self.where, line[:40]))
 
 
+def login_description(login_user):
+    """Who a command ran as, for messages."""
+    return "user %r" % login_user if login_user else "the default user"
+
+
+def login_refusal_message(where, login_user, error):
+    """The message for an error reply to AUTH or to the first command, naming what to change.
+
+    The replies are Redis's (src/acl.c, src/server.c): WRONGPASS from ACLAuthenticateUser(),
+    NOAUTH from processCommand() before a client has logged in, and an ERR from authCommand()
+    for AUTH <password> while the default user has none.
+    """
+    refused = "Redis at %s refused %s: %s" % (where, login_description(login_user), error)
+    if error.code == "WRONGPASS" and login_user:
+        return (
+            "login_user, login_password: %s Check that login_password is the user's password and that the "
+            "user exists and is on (ACL GETUSER %s)" % (refused, login_user)
+        )
+    if error.code == "WRONGPASS":
+        return (
+            "login_password: %s login_password is not the default user's password (requirepass); set "
+            "login_user to log in as an ACL user" % refused
+        )
+    if error.code == "NOAUTH":
+        return (
+            "login_password: Redis at %s requires a password and login_password is not set: %s Set login_user "
+            "and login_password, or login_password alone for the default user (requirepass)" % (where, error)
+        )
+    if "called without any password configured" in str(error):
+        return (
+            "login_password: %s The default user has no password: set login_user to the ACL user "
+            "login_password belongs to, or leave login_password out" % refused
+        )
+    return "login_user: %s" % refused
+
+
 def connect(module):
     """Connect and authenticate with the module's connection options, or fail clearly."""
     params = module.params
@@ -131,16 +172,21 @@ def connect(module):
     except RedisConnectionError as exc:
         module.fail_json(msg=str(exc))
     try:
-        if params["login_password"]:
-            if params["login_user"]:
-                client.command("AUTH", params["login_user"], params["login_password"])
-            else:
-                client.command("AUTH", params["login_password"])
-        client.command("PING")
+        if params["login_user"]:
+            # Also without a password: a nopass user accepts any, and sending no AUTH would
+            # run everything as the default user instead.
+            client.command("AUTH", params["login_user"], params["login_password"] or "")
+        elif params["login_password"]:
+            client.command("AUTH", params["login_password"])
+        try:
+            client.command("PING")
+        except RedisError as exc:
+            # NOPERM comes after the login check: a user without +ping is logged in.
+            if exc.code != "NOPERM":
+                raise
     except RedisError as exc:
         client.close()
-        who = "user %r" % params["login_user"] if params["login_user"] else "the default user"
-        module.fail_json(msg="Redis at %s refused %s: %s" % (client.where, who, exc))
+        module.fail_json(msg=login_refusal_message(client.where, params["login_user"], exc))
     except RedisConnectionError as exc:
         module.fail_json(msg=str(exc))
     return client

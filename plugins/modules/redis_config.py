@@ -24,6 +24,9 @@ description:
     C(aclfile)) are not applied; they are reported in RV(restart_required) with a warning.
     Put them in the configuration file and restart (the M(mantis.datalayer.redis) role does this).
   - Talks the Redis protocol itself; the managed host needs no Redis client library.
+  - The login user needs the ACL rules C(+config|get +config|set), and with O(persist) also
+    C(+config|rewrite +info) (or C(+@admin +info), as C(INFO) is not in C(@admin)). A refused command
+    fails with the rule that allows it.
 extends_documentation_fragment:
   - mantis.datalayer.redis
 options:
@@ -48,7 +51,11 @@ attributes:
     description: Reads the server and reports what would change; sends no CONFIG SET or CONFIG REWRITE.
     support: full
   diff_mode:
-    description: Shows the managed settings before and after (secrets masked).
+    description:
+      - Shows the managed settings before and after on the running server and, when the module read
+        the configuration file, under C(file) their values in that file before and after
+        C(CONFIG REWRITE) (C(null) where the file does not set them).
+      - Secrets are masked as C(********); a secret that changes shows the mask followed by "(changed)".
     support: full
 author:
   - MANTIS data layer team (@mantis-datalayer)
@@ -95,6 +102,20 @@ rewritten:
   description: Whether C(CONFIG REWRITE) ran (or would run, in check mode).
   returned: always
   type: bool
+config_file:
+  description:
+    - The configuration file the module read (the one C(INFO server) names), or C(null) when it did not
+      read one (O(persist) off, or the module does not run on the Redis host).
+  returned: always
+  type: str
+  sample: /etc/redis/redis.conf
+file_settings:
+  description:
+    - Settings whose value in RV(config_file) changed (or would change) with C(CONFIG REWRITE), with the
+      file's value before and after; C(null) where the file did not set it. Secrets masked.
+  returned: always
+  type: dict
+  sample: {"maxmemory": {"before": "0", "after": "268435456"}}
 commands:
   description: Redis commands sent (or that would be sent in check mode) to change the server; secrets masked.
   returned: always
@@ -111,6 +132,7 @@ from ansible_collections.mantis.datalayer.plugins.module_utils.redis import (
     RedisConnectionError,
     RedisError,
     connect,
+    login_description,
     redis_argument_spec,
 )
 
@@ -231,7 +253,163 @@ def parse_config_file(path, names):
     return found
 
 
-_FAILED_ARGUMENT = re.compile(r"argument '([^']+)'")
+# The ACL rule that allows each command redis_config sends. CONFIG's subcommands are in
+# @admin; INFO is in @dangerous only (src/commands/*.json).
+ACL_RULES = {
+    "CONFIG GET": "+config|get",
+    "CONFIG SET": "+config|set",
+    "CONFIG REWRITE": "+config|rewrite",
+    "INFO": "+info",
+}
+
+
+def needed_rules(persist):
+    """The ACL rules a user needs for what redis_config sends, for error messages."""
+    commands = ["CONFIG GET", "CONFIG SET"] + (["CONFIG REWRITE", "INFO"] if persist else [])
+    return "redis_config needs %s (or %s)" % (
+        " ".join(ACL_RULES[command] for command in commands),
+        "+@admin +info" if persist else "+@admin",
+    )
+
+
+def setting_names(names):
+    return ", ".join("settings.%s" % name for name in sorted(names))
+
+
+def refusal_message(command, error, where, login_user, persist, settings=()):
+    """The message for an error reply to `command` that is not about a setting's value.
+
+    `settings` are those the command carried (CONFIG SET) or applied before it (CONFIG REWRITE).
+    NOPERM replies come from processCommand() (src/server.c): "NOPERM User <user> has no
+    permissions to run the '<command>|<subcommand>' command" on Redis 7 and newer.
+    """
+    user = login_description(login_user)
+    if error.code != "NOPERM":
+        if command == "CONFIG REWRITE":
+            return "persist: CONFIG REWRITE failed: %s. %s" % (error, not_persisted(settings))
+        option = "persist" if command == "INFO" else setting_names(settings) or "settings"
+        return "%s: Redis at %s refused %s to %s: %s" % (option, where, command, user, error)
+    refused = "Redis at %s refused %s to %s" % (where, command, user)
+    if command != "CONFIG GET":
+        refused += " (login_user)" if login_user else " (login_user not set)"
+    grant = "Give the user the ACL rule %s" % ACL_RULES[command]
+    rules = needed_rules(persist)
+    if command == "CONFIG GET":
+        return "login_user: %s: %s. %s; %s" % (refused, error, grant, rules)
+    if command == "CONFIG SET":
+        return "%s: %s: %s. %s; %s" % (setting_names(settings), refused, error, grant, rules)
+    if command == "CONFIG REWRITE":
+        return "persist: %s: %s. %s %s, or set persist: false; %s" % (
+            refused,
+            error,
+            not_persisted(settings),
+            grant,
+            rules,
+        )
+    return (
+        "persist: %s, which redis_config reads to find the configuration file persist keeps in step: %s. "
+        "%s, or set persist: false; %s" % (refused, error, grant, rules)
+    )
+
+
+def not_persisted(applied):
+    if not applied:
+        return "The configuration file still disagrees with the running server."
+    return "%s %s applied but will not survive a restart." % (
+        setting_names(applied),
+        "is" if len(applied) == 1 else "are",
+    )
+
+
+# How an error reply to CONFIG SET names the setting (src/config.c): Redis 7 and newer say
+# "CONFIG SET failed (possibly related to argument '<name>') - <reason>" and
+# "Unknown option or number of arguments for CONFIG SET - '<name>'"; Redis 6 says
+# "Invalid argument '<value>' for CONFIG SET '<name>'" and "Unsupported CONFIG parameter: <name>".
+_REPLY_SETTING = (
+    re.compile(r"possibly related to argument '([^']*)'"),
+    re.compile(r"for CONFIG SET - '([^']*)'"),
+    re.compile(r"for CONFIG SET '([^']*)'"),
+    re.compile(r"Unsupported CONFIG parameter: (\S+)"),
+)
+# Refusals that mean "not while the server runs": Redis 7+ IMMUTABLE_CONFIG and
+# PROTECTED_CONFIG, and Redis 6, which does not know immutable settings in CONFIG SET (the
+# module has read them with CONFIG GET before).
+_NOT_AT_RUNTIME = ("can't set immutable config", "can't set protected config", "Unsupported CONFIG parameter")
+
+
+def setting_in_reply(reply, sent):
+    """The setting among `sent` an error reply to CONFIG SET is about, or None.
+
+    Redis 7 names the canonical setting where an alias was sent (replica-read-only for
+    slave-read-only): when one setting was sent, the reply is about that one.
+    """
+    for pattern in _REPLY_SETTING:
+        match = pattern.search(reply)
+        if match and match.group(1).lower() in sent:
+            return match.group(1).lower()
+    return next(iter(sent)) if len(sent) == 1 else None
+
+
+def rejected_change_message(reply, sent, name):
+    """The message for a CONFIG SET the server refused because of a setting or its value."""
+    for secret in SECRET_SETTINGS & set(sent):
+        if sent[secret]:
+            # Redis 6 repeats the value in its reply.
+            reply = reply.replace(sent[secret], MASK)
+    if name is None:
+        return "%s: the server rejected the change: %s" % (setting_names(sent), reply)
+    value = MASK if name in SECRET_SETTINGS and sent[name] else sent[name]
+    return "settings.%s: the server rejected the change (value %r): %s" % (name, value, reply)
+
+
+def shown_change(name, before, after):
+    """before and after as output may show them: a secret masked, a changed secret marked so."""
+    if name not in SECRET_SETTINGS:
+        return before, after
+    masked_after = MASK if after else after
+    if before and after and before != after:
+        masked_after = MASK + " (changed)"
+    return (MASK if before else before), masked_after
+
+
+def shown_values(before, after, only_changed=False):
+    """`before` and `after` ({name: value}) as output may show them, secrets masked."""
+    shown_before, shown_after = {}, {}
+    for name in sorted(before):
+        if not only_changed or before[name] != after[name]:
+            shown_before[name], shown_after[name] = shown_change(name, before[name], after[name])
+    return shown_before, shown_after
+
+
+def as_changes(before, after):
+    """{name: {"before": ..., "after": ...}} for the settings that change, secrets masked."""
+    shown_before, shown_after = shown_values(before, after, only_changed=True)
+    return dict((name, dict(before=shown_before[name], after=shown_after[name])) for name in shown_before)
+
+
+def file_drift(in_file, converged, restart_required):
+    """Settings whose line in the configuration file differs from the converged running value.
+
+    Those CONFIG REWRITE can bring in step; a setting that needs a restart is the restart's
+    business, and a setting missing from `in_file` (parse_config_file) is left to the server.
+    """
+    return sorted(
+        name
+        for name, value in converged.items()
+        if name in in_file and in_file[name] != value and name not in restart_required
+    )
+
+
+def file_values(in_file, converged, rewrite):
+    """The configuration file's value of each managed setting before and after, for the diff.
+
+    None: the file does not hold the setting (a restart gives the server's default). CONFIG
+    REWRITE writes every running value that differs from its default, so after it a restart
+    brings back exactly `converged`.
+    """
+    before = dict((name, in_file.get(name)) for name in converged)
+    after = dict((name, converged[name] if rewrite else before[name]) for name in converged)
+    return before, after
 
 
 class RedisConfig:
@@ -240,19 +418,34 @@ class RedisConfig:
         self.client = client
         self.commands = []
 
+    def refused(self, command, error, settings=()):
+        params = self.module.params
+        self.module.fail_json(
+            msg=refusal_message(command, error, self.client.where, params["login_user"], params["persist"], settings),
+            commands=self.commands,
+        )
+
     def read(self, names):
         """CONFIG GET every name; unknown names come back missing."""
         try:
             reply = self.client.command("CONFIG", "GET", *names)
-        except RedisError:
+        except RedisError as exc:
+            if "wrong number of arguments" not in str(exc) or len(names) == 1:
+                self.refused("CONFIG GET", exc)
             # Redis before 7.0 takes one pattern per CONFIG GET.
             reply = []
             for name in names:
-                reply.extend(self.client.command("CONFIG", "GET", name))
+                try:
+                    reply.extend(self.client.command("CONFIG", "GET", name))
+                except RedisError as exc:
+                    self.refused("CONFIG GET", exc)
         return dict(zip(reply[::2], reply[1::2]))
 
     def config_file(self):
-        info = self.client.command("INFO", "server")
+        try:
+            info = self.client.command("INFO", "server")
+        except RedisError as exc:
+            self.refused("INFO", exc)
         for line in info.splitlines():
             if line.startswith("config_file:"):
                 return line.split(":", 1)[1].strip() or None
@@ -276,26 +469,29 @@ class RedisConfig:
                 self.client.command(*args)
             except RedisError as exc:
                 message = str(exc)
+                if exc.code == "NOPERM":
+                    self.refused("CONFIG SET", exc, sorted(pending))
                 if "wrong number of arguments" in message and len(pending) > 1:
                     # Redis before 7.0 takes one setting per CONFIG SET.
                     for name in sorted(pending):
                         self.apply({name: pending[name]}, restart_required)
                     return
-                match = _FAILED_ARGUMENT.search(message)
-                name = match.group(1) if match else None
-                if name in pending and ("immutable" in message or "protected" in message):
+                name = setting_in_reply(message, pending)
+                if name and any(reason in message for reason in _NOT_AT_RUNTIME):
                     restart_required.append(name)
                     del pending[name]
                     continue
-                where = "settings.%s" % name if name in pending else "settings"
-                shown = MASK if name in SECRET_SETTINGS else pending.get(name)
-                detail = " (value %r)" % shown if name in pending else ""
-                self.module.fail_json(
-                    msg="%s: the server rejected the change%s: %s" % (where, detail, message), commands=self.commands
-                )
+                self.module.fail_json(msg=rejected_change_message(message, pending, name), commands=self.commands)
             else:
                 self.record(*args)
                 return
+
+    def rewrite(self, applied):
+        self.record("CONFIG", "REWRITE")
+        try:
+            self.client.command("CONFIG", "REWRITE")
+        except RedisError as exc:
+            self.refused("CONFIG REWRITE", exc, applied)
 
 
 def main():
@@ -307,16 +503,17 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
 
     raw_settings = module.params["settings"]
+    # First of all: every result, a failure's too, carries the module's arguments.
+    for name, value in raw_settings.items():
+        if name.lower() in SECRET_SETTINGS and normalize_value(value):
+            module.no_log_values.update([str(value), normalize_value(value)])
     errors = validate_settings(raw_settings)
     if not raw_settings:
         errors.append("settings: give at least one setting")
     if errors:
         module.fail_json(msg="; ".join(errors))
     desired = dict((name.lower(), normalize_value(value)) for name, value in raw_settings.items())
-    for name in SECRET_SETTINGS & set(desired):
-        if desired[name]:
-            module.no_log_values.add(desired[name])
-            module.no_log_values.add(str(raw_settings.get(name, "")))
+    persist = module.params["persist"]
 
     client = connect(module)
     config = RedisConfig(module, client)
@@ -330,15 +527,11 @@ def main():
             )
         to_set, restart_required = plan_config(current, desired)
 
-        file_drift = False
-        config_path = config.config_file() if module.params["persist"] else None
+        in_file = None
+        config_path = config.config_file() if persist else None
         if config_path and os.access(config_path, os.R_OK):
-            in_file = parse_config_file(config_path, set(desired) - set(restart_required))
-            file_drift = any(
-                in_file.get(name, normalize_value(current[name])) != value
-                for name, value in desired.items()
-                if name not in restart_required
-            )
+            in_file = parse_config_file(config_path, set(desired))
+            module.no_log_values.update(value for name, value in in_file.items() if name in SECRET_SETTINGS and value)
 
         if module.check_mode:
             if to_set:
@@ -349,52 +542,44 @@ def main():
             for name in restart_required:
                 to_set.pop(name, None)
 
-        rewrite = module.params["persist"] and bool(to_set or file_drift)
-        if rewrite:
+        converged = dict((name, to_set.get(name, normalize_value(current[name]))) for name in desired)
+        drift = file_drift(in_file, converged, restart_required) if in_file is not None else []
+        rewrite = persist and bool(to_set or drift)
+        if rewrite and module.check_mode:
             config.record("CONFIG", "REWRITE")
-            if not module.check_mode:
-                try:
-                    client.command("CONFIG", "REWRITE")
-                except RedisError as exc:
-                    module.fail_json(
-                        msg="persist: CONFIG REWRITE failed (settings are applied but will not "
-                        "survive a restart): %s" % exc,
-                        commands=config.commands,
-                    )
+        elif rewrite:
+            config.rewrite(sorted(to_set))
     except RedisConnectionError as exc:
         module.fail_json(msg=str(exc), commands=config.commands)
     finally:
         client.close()
 
-    def shown(name, value):
-        return MASK if name in SECRET_SETTINGS and value else value
-
-    changed_settings = dict(
-        (name, dict(before=shown(name, current[name]), after=shown(name, value))) for name, value in to_set.items()
-    )
+    running_before = dict((name, normalize_value(current[name])) for name in desired)
+    file_before, file_after = file_values(in_file, converged, rewrite) if in_file is not None else ({}, {})
     for name in restart_required:
+        shown_current, shown_wanted = shown_change(name, running_before[name], desired[name])
         module.warn(
             "redis_config: %s differs (running %r, wanted %r) but cannot change while Redis runs; "
-            "set it in the configuration file and restart"
-            % (name, shown(name, current[name]), shown(name, desired[name]))
+            "set it in the configuration file and restart" % (name, shown_current, shown_wanted)
         )
     result = dict(
         changed=bool(to_set) or rewrite,
-        changed_settings=changed_settings,
+        changed_settings=as_changes(running_before, converged),
         restart_required=restart_required,
         rewritten=rewrite,
+        config_file=config_path if in_file is not None else None,
+        file_settings=as_changes(file_before, file_after),
         commands=config.commands,
     )
     if module._diff:
-        result["diff"] = dict(
-            before=dict((name, shown(name, normalize_value(current[name]))) for name in sorted(desired)),
-            after=dict(
-                (name, shown(name, desired[name] if name in to_set else normalize_value(current[name])))
-                for name in sorted(desired)
-            ),
-            before_header="redis CONFIG (running)",
-            after_header="redis CONFIG (converged)",
-        )
+        before, after = shown_values(running_before, converged)
+        diff = dict(before=before, after=after, before_header="redis CONFIG (running)")
+        diff["after_header"] = "redis CONFIG (converged)"
+        if in_file is not None:
+            before["file"], after["file"] = shown_values(file_before, file_after)
+            diff["before_header"] += " and %s" % config_path
+            diff["after_header"] += " and %s%s" % (config_path, " after CONFIG REWRITE" if rewrite else "")
+        result["diff"] = diff
     module.exit_json(**result)
 
 
