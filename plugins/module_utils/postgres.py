@@ -76,9 +76,48 @@ def connect(module, autocommit=False):
     try:
         conn = psycopg2.connect(**kwargs)
     except psycopg2.OperationalError as exc:
-        module.fail_json(msg="Cannot connect to %s: %s" % (connection_description(params), _first_line(exc)))
+        reason = _first_line(exc)
+        module.fail_json(
+            msg="%sCannot connect to %s: %s"
+            % (connection_options_at_fault(reason), connection_description(params), reason)
+        )
     conn.autocommit = autocommit
     return conn
+
+
+# libpq's and the server's words for a refused connection -> the options that decide it.
+CONNECTION_FAULTS = (
+    ("password authentication failed", "login_user, login_password"),
+    ("no password supplied", "login_password"),
+    ('role "', "login_user"),
+    ("no pg_hba.conf entry", "login_user, login_host (pg_hba.conf)"),
+    ('database "', "login_db"),
+    ("connection refused", "login_host, login_port"),
+    ("timeout expired", "login_host, login_port, connect_timeout"),
+    ("could not translate host name", "login_host"),
+    ("no such file or directory", "login_unix_socket, login_port"),
+    ("ssl", "ssl_mode, ca_cert"),
+    ("certificate", "ssl_mode, ca_cert"),
+)
+
+
+def connection_options_at_fault(reason):
+    """'login_user, login_password: ' for a refused password; '' when the reason names no option."""
+    lowered = reason.lower()
+    for words, options in CONNECTION_FAULTS:
+        if words in lowered:
+            return options + ": "
+    return ""
+
+
+def privilege_hint(exc, params):
+    """A hint naming login_user when the server refused a statement for lack of a privilege."""
+    if getattr(exc, "pgcode", None) == "42501":  # insufficient_privilege
+        return (
+            " (login_user %r lacks the privilege: connect as the object's owner or a superuser, "
+            "or grant it)" % params.get("login_user")
+        )
+    return ""
 
 
 def _first_line(exc):

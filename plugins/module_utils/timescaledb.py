@@ -30,7 +30,12 @@ import copy
 import re
 
 from ansible_collections.mantis.datalayer.plugins.module_utils.duration import DurationError
-from ansible_collections.mantis.datalayer.plugins.module_utils.postgres import SqlSession, connect, server_message
+from ansible_collections.mantis.datalayer.plugins.module_utils.postgres import (
+    SqlSession,
+    connect,
+    privilege_hint,
+    server_message,
+)
 from ansible_collections.mantis.datalayer.plugins.module_utils.sql_input import SqlInputError
 
 # TimescaleDB 2.18 renamed compression to columnstore (add_columnstore_policy,
@@ -81,7 +86,9 @@ def check_server(state, database):
     reads (a server that preloads it through another mechanism reads differently).
     """
     if state["installed_version"] is None:
-        if "timescaledb" not in preload_libraries(state["shared_preload_libraries"]):
+        if state["shared_preload_libraries"] is not None and "timescaledb" not in preload_libraries(
+            state["shared_preload_libraries"]
+        ):
             raise TimescaleError(
                 "TimescaleDB is not preloaded on this server: shared_preload_libraries is %r. "
                 "Add timescaledb to shared_preload_libraries (keeping the libraries already listed), "
@@ -126,7 +133,9 @@ def unsupported_feature_message(edition, features):
 def read_server_state(session):
     """Preload setting, extension versions and edition, read from the server (also in check mode)."""
     row = session.fetch_one(
-        "SELECT current_setting('shared_preload_libraries') AS shared_preload_libraries,"
+        # pg_settings hides shared_preload_libraries from roles without pg_read_all_settings (NULL),
+        # where current_setting() would fail: it matters only while the extension is missing.
+        "SELECT (SELECT setting FROM pg_settings WHERE name = 'shared_preload_libraries') AS shared_preload_libraries,"
         " current_setting('timescaledb.license', true) AS license,"
         " (SELECT extversion FROM pg_extension WHERE extname = 'timescaledb') AS installed_version,"
         " (SELECT default_version FROM pg_available_extensions WHERE name = 'timescaledb') AS available_version"
@@ -178,7 +187,8 @@ def apply_batch(module, session, batches, rolled_back_note=""):
             session.conn.rollback()
         session.conn.close()
         module.fail_json(
-            msg="%s: %s%s" % (batches[len(recorded)][0], server_message(exc), rolled_back_note),
+            msg="%s: %s%s%s"
+            % (batches[len(recorded)][0], server_message(exc), privilege_hint(exc, module.params), rolled_back_note),
             queries=session.queries,
         )
     return recorded
@@ -342,6 +352,13 @@ def run_objects(module, kind):
             entry["current"] = kind.read(session, desired)
         except PlanError as exc:
             fail_closed(index, str(exc))
+        except Exception as exc:  # psycopg2.Error: a refused read (privileges) says most in the server's words
+            message = "reading %s failed: %s%s" % (
+                kind.object_name(desired),
+                server_message(exc),
+                privilege_hint(exc, params),
+            )
+            fail_closed(index, message if listed else message[:1].upper() + message[1:])
         if needs_community and kind.exists(entry["current"]):
             unsupported.append(index)
     if unsupported:

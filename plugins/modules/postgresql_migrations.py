@@ -177,6 +177,7 @@ from ansible_collections.mantis.datalayer.plugins.module_utils.postgres import (
     SqlSession,
     connect,
     postgres_argument_spec,
+    privilege_hint,
     server_message,
 )
 from ansible_collections.mantis.datalayer.plugins.module_utils.sql_input import SqlInputError, parse_qualified_name
@@ -410,7 +411,9 @@ def main():
     except DatabaseError as exc:
         conn.close()
         module.fail_json(
-            msg="Cannot switch to session_role %s: %s" % (params["session_role"], server_message(exc)), **result
+            msg="session_role: cannot switch to %s: %s%s"
+            % (params["session_role"], server_message(exc), privilege_hint(exc, params)),
+            **result,
         )
     try:
         runner = MigrationRunner(module, session, schema, table)
@@ -424,7 +427,9 @@ def main():
     except DatabaseError as exc:
         conn.close()
         module.fail_json(
-            msg="Cannot read the applied migrations from %s: %s" % (params["table"], server_message(exc)), **result
+            msg="table: cannot read the applied migrations from %s: %s%s"
+            % (params["table"], server_message(exc), privilege_hint(exc, params)),
+            **result,
         )
 
     applied_names = [row["name"] for row in applied]
@@ -449,10 +454,12 @@ def main():
             conn.close()
             result["failed_migration"] = migration["name"]
             module.fail_json(
-                msg="Migration %s failed and was rolled back: %s%s"
+                msg="%s: migration %s failed and was rolled back: %s%s%s"
                 % (
+                    "migrations" if params["migrations"] is not None else "path",
                     migration["name"],
                     server_message(exc),
+                    privilege_hint(exc, params),
                     " (migrations applied before it in this run stay applied: %s)" % ", ".join(result["applied"])
                     if result["applied"]
                     else "",

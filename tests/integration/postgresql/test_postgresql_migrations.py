@@ -215,3 +215,20 @@ def test_password_never_appears_in_output(postgres, database, migrations):
     outputs.append(wrong.output)
     for output in outputs:
         assert postgres.password not in output
+
+
+def test_refusals_name_the_options_that_decide_them(postgres, database, migrations):
+    add_first_two(migrations)
+    wrong = run(postgres, database, migrations.path, login_password="not-the-password")
+    assert wrong.result["msg"].startswith("login_user, login_password: Cannot connect to database")
+    missing = run(postgres, "it_no_such_database", migrations.path)
+    assert missing.result["msg"].startswith("login_db: Cannot connect to database 'it_no_such_database'")
+
+    # A login role without CREATE on schema public (PostgreSQL 15 and newer grant none by default).
+    postgres.psql("DROP ROLE IF EXISTS it_weak; CREATE ROLE it_weak LOGIN PASSWORD 'it-weak-pw-7f3a'")
+    weak = run(postgres, database, migrations.path, login_user="it_weak", login_password="it-weak-pw-7f3a")
+    assert weak.failed
+    message = weak.result["msg"]
+    assert message.startswith("path: migration 001_machines.sql failed and was rolled back: permission denied")
+    assert "login_user 'it_weak' lacks the privilege" in message
+    assert "it-weak-pw-7f3a" not in weak.output
