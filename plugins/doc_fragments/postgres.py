@@ -56,6 +56,10 @@ notes:
     (Debian package C(python3-psycopg2)).
   - Set these options once for every module of the collection with
     C(module_defaults) and the action group C(group/mantis.datalayer.postgres).
+  - Object names (tables, views, schemas, columns) follow PostgreSQL's rules, as in SQL. A name is C(name) or
+    C(schema.name); an unquoted part folds to lower case (C(Sensor_Data) is C(sensor_data)); a double-quoted part
+    keeps its case and may hold dots, spaces, doubled quotes and non-ASCII characters (C('"Mäß Schema"."Sensör
+    Daten"')). Names longer than 63 bytes are refused, since the server would truncate them. Errors name the option.
 requirements:
   - psycopg2
 """
