@@ -11,6 +11,7 @@ DAY = 86400
 
 
 def test_create_then_noop(influx):
+    """Issue 13, defect 1: the lookup of a bucket that does not exist yet answers 404 (tenant/service_bucket.go)."""
     args = influx.connection(name="sensors", retention="30d", description="sensor readings")
     first = run_module(MODULE, args)
     assert first.changed and not first.failed, first.output
@@ -43,6 +44,36 @@ def test_retention_change_with_diff(influx):
     }
     forever = run_module(MODULE, influx.connection(name="sensors", retention=0))
     assert forever.changed and influx.buckets()["sensors"]["retentionRules"][0]["everySeconds"] == 0
+
+
+def test_shortening_retention_below_the_shard_groups(influx):
+    """Issue 13, defect 2: forever -> 1 day; the server refuses a retention shorter than the bucket's
+    shard groups unless the shard-group duration changes with it (storage/engine.go, 422)."""
+    run_module(MODULE, influx.connection(name="sensors", retention=0))
+    assert influx.buckets()["sensors"]["retentionRules"][0]["shardGroupDurationSeconds"] == 7 * DAY
+    shorter = run_module(MODULE, influx.connection(name="sensors", retention="1d"), diff=True)
+    assert shorter.changed and not shorter.failed, shorter.output
+    assert influx.buckets()["sensors"]["retentionRules"][0] == {
+        "type": "expire",
+        "everySeconds": DAY,
+        "shardGroupDurationSeconds": 3600,
+    }
+    assert shorter.result["diff"]["after"]["shard_group_duration_seconds"] == 3600
+    assert not run_module(MODULE, influx.connection(name="sensors", retention="1d")).changed
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_short_shard_durations_are_idempotent(influx, existing):
+    """Issue 13, defect 3: a shard-group duration under an hour is stored as an hour
+    (v1/services/meta/data.go, NormalisedShardDuration); the second run changes nothing."""
+    if existing:
+        run_module(MODULE, influx.connection(name="sensors", retention="30d"))
+    args = influx.connection(name="sensors", retention="30d", shard_group_duration="30m")
+    first = run_module(MODULE, args)
+    assert first.changed and not first.failed, first.output
+    assert influx.buckets()["sensors"]["retentionRules"][0]["shardGroupDurationSeconds"] == 3600
+    again = run_module(MODULE, args)
+    assert not again.changed and not again.failed, again.output
 
 
 def test_description_change(influx):
@@ -83,6 +114,27 @@ def test_lookup_is_scoped_to_the_org(influx):
     assert other.changed
     assert influx.buckets("mantis-org")["sensors"]["retentionRules"][0]["everySeconds"] == 30 * DAY
     assert influx.buckets("plant-2")["sensors"]["retentionRules"][0]["everySeconds"] == 7 * DAY
+
+
+def test_a_token_that_may_not_create_buckets_is_told_what_it_needs(influx):
+    """tenant/middleware_bucket_auth.go: creating a bucket needs write:orgs/<org ID>/buckets."""
+    org_id = influx.org_id()
+    status, reader = influx.call(
+        "POST",
+        "/api/v2/authorizations",
+        body={
+            "orgID": org_id,
+            "permissions": [
+                {"action": "read", "resource": {"type": "orgs", "id": org_id}},
+                {"action": "read", "resource": {"type": "buckets", "orgID": org_id}},
+            ],
+        },
+    )
+    assert status == 201
+    result = run_module(MODULE, dict(influx.connection(name="sensors"), token=reader["token"]))
+    assert result.failed and result.result["msg"].startswith("token:"), result.result["msg"]
+    assert "write:orgs/%s/buckets to create a bucket" % org_id in result.result["msg"]
+    assert reader["token"] not in result.output
 
 
 def test_wrong_token(influx):
