@@ -1,7 +1,8 @@
 """The mantis.datalayer.influxdb role (its API part: influxdb_install false) against the test double.
 
 Runs the role with ansible-playbook on the controller, against the double on a loopback port:
-once per profile on a fresh server and again with nothing to change; and the upgrade path of
+on a fresh server and again with nothing to change, then verify.yml's read-back checks
+(playbooks/tasks/influxdb_readback.yml); and the upgrade path of
 issue 13: a server set up by 2.7, restarted as 2.9 on the same state (every token becomes a
 hash), converges with changed=0, and every token value the role stored still works.
 """
@@ -18,15 +19,15 @@ import yaml
 from influxdb_client import InfluxDBClient
 from influxdb_client.client.write_api import SYNCHRONOUS
 
-from tests.support.ansible_runner import ANSIBLE_PLAYBOOK, COLLECTIONS_DIR
+from tests.support.ansible_runner import ANSIBLE_PLAYBOOK, COLLECTIONS_DIR, REPO_ROOT
 from tests.support.influxdb_test_server import InfluxDBTestDouble
 
 TOKEN_FILES = ("operator", "sensors-writer", "sensors-reader")
 
 
 def run_role(url, work):
-    """The role's stats for localhost (changed, failures, ...); fails the test when the run fails."""
-    play = [
+    """The role's stats for localhost (changed, failures, ...) and the output; fails the test when the run fails."""
+    report, output = run_play(
         {
             "hosts": "localhost",
             "gather_facts": False,
@@ -37,10 +38,32 @@ def run_role(url, work):
                 "influxdb_token_dir": str(work / "tokens"),
             },
             "roles": ["mantis.datalayer.influxdb"],
-        }
-    ]
+        },
+        work,
+    )
+    return report["stats"]["localhost"], output
+
+
+def run_readback(url, work):
+    """verify.yml's read-back checks (playbooks/tasks/influxdb_readback.yml) as they are recorded."""
+    report, output = run_play(
+        {
+            "hosts": "localhost",
+            "gather_facts": False,
+            "vars": {"influxdb_url": url, "influxdb_token_dir": str(work / "tokens")},
+            "tasks": [
+                {"ansible.builtin.include_tasks": str(REPO_ROOT / "playbooks" / "tasks" / "influxdb_readback.yml")},
+                {"ansible.builtin.debug": {"var": "verify_checks"}},
+            ],
+        },
+        work,
+    )
+    return report["plays"][0]["tasks"][-1]["hosts"]["localhost"]["verify_checks"], output
+
+
+def run_play(play, work):
     playbook = work / "play.yml"
-    playbook.write_text(yaml.safe_dump(play))
+    playbook.write_text(yaml.safe_dump([play]))
     env = dict(os.environ)
     env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(COLLECTIONS_DIR))
     env.update(
@@ -57,8 +80,7 @@ def run_role(url, work):
         check=False,
     )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
-    stats = json.loads(proc.stdout)["stats"]["localhost"]
-    return stats, proc.stdout
+    return json.loads(proc.stdout), proc.stdout
 
 
 def stored_tokens(work):
@@ -88,6 +110,12 @@ def test_role_on_a_fresh_2_9_server_then_nothing_to_change(tmp_path):
         second, _output = run_role(double.url, tmp_path)
         assert second["changed"] == 0
         assert_tokens_work(double, tokens)
+        checks, output = run_readback(double.url, tmp_path)
+        assert [(c["check"], c["ok"]) for c in checks] == [
+            ("InfluxDB writer token writes, reader token reads it back", True),
+            ("InfluxDB writer cannot read, reader cannot write", True),
+        ], checks
+        assert not any(value in output for value in tokens.values())
         assert double.violations == [] and double.rejected == []
 
 
