@@ -116,6 +116,13 @@ def test_role_on_a_fresh_2_9_server_then_nothing_to_change(tmp_path):
             ("InfluxDB writer cannot read, reader cannot write", True),
         ], checks
         assert not any(value in output for value in tokens.values())
+        (tmp_path / "tokens" / "localhost-sensors-reader.token").unlink()
+        checks, _output = run_readback(double.url, tmp_path)
+        assert [c["ok"] for c in checks] == [False, False]
+        assert (
+            checks[0]["detail"].startswith("no token file: ")
+            and "localhost-sensors-reader.token" in checks[0]["detail"]
+        )
         assert double.violations == [] and double.rejected == []
 
 
