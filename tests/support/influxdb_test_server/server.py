@@ -146,12 +146,12 @@ class Api:
         ]
 
     def dispatch(self, method, path, query, headers, body):
-        known_path = False
+        allowed = []
         for route_method, pattern, handler, needs_token in self.routes:
             match = re.fullmatch(pattern, path)
             if not match:
                 continue
-            known_path = True
+            allowed.append(route_method)
             if route_method != method:
                 continue
             with self.state.lock:
@@ -162,8 +162,8 @@ class Api:
                     if method != "GET":
                         self.state.save()
         # http/router.go: notFoundHandler and methodNotAllowedHandler.
-        if known_path:
-            raise ApiError("method not allowed", "allow: %s" % method)
+        if allowed:
+            raise ApiError("method not allowed", "allow: %s" % ", ".join(allowed))
         raise not_found("path not found")
 
     # -- system (http/health.go, http/ready.go, http/handler.go) -----------------

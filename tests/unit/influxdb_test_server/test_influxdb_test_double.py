@@ -106,11 +106,13 @@ def flux_query(influx, token, text, org="mantis-org", annotations=("datatype", "
 
 # -- the contract ----------------------------------------------------------------
 def test_the_contract_is_found_beside_the_repository():
+    """The contract check: InfluxData's OpenAPI document beside the repository (contract.py)."""
     assert default_spec_path().is_file()
     assert default_spec_path().parts[-3:] == ("shared", "specs", "influxdb-oss-v2.yml")
 
 
 def test_a_request_that_breaks_the_contract_is_rejected(onboarded):
+    """The contract check: a request the document forbids is refused and recorded (contract.py)."""
     # `name` must be a string and `orgID` is required by PostBucketRequest.
     status, error = onboarded.call("POST", "/api/v2/buckets", token=OPERATOR, body={"name": 42})
     assert status == 400 and error["code"] == "invalid"
@@ -158,6 +160,10 @@ def test_unknown_paths_and_methods(influx):
     assert influx.call("GET", "/api/v2/nothing-here", token=OPERATOR) == (
         404,
         {"code": "not found", "message": "path not found"},
+    )
+    assert influx.call("DELETE", "/api/v2/setup") == (
+        405,
+        {"code": "method not allowed", "message": "allow: GET, POST"},
     )
 
 
@@ -871,7 +877,7 @@ def test_line_protocol_types_quotes_escapes_and_precision(onboarded):
 
 
 def test_a_point_at_the_same_time_replaces_the_earlier_one(onboarded):
-    """tsdb: a point is keyed by series, field and time; the last write wins."""
+    """tsdb/engine/tsm1/encoding.gen.go: Values.Deduplicate keeps the last value written for a time."""
     _status, sensors = create_bucket(onboarded, "sensors")
     write(onboarded, OPERATOR, b"m,a=1 f=1 5")
     write(onboarded, OPERATOR, b"m,a=1 f=2 5")
@@ -905,7 +911,7 @@ def test_query_answers_annotated_csv(onboarded):
 
 
 def test_query_filters_and_time_range(onboarded):
-    """flux: range() keeps start <= _time < stop; filter() predicates with and/or/not and comparisons."""
+    """flux execute/bounds.go (Bounds.Contains: start <= _time < stop); filter() with and/or/not and comparisons."""
     create_bucket(onboarded, "sensors")
     write(
         onboarded,
@@ -941,7 +947,8 @@ def test_query_without_read_permission_cannot_find_the_bucket(onboarded):
 
 
 def test_query_request_errors(onboarded):
-    """http/query.go (decodeQueryRequest, Validate: 400 "failed to decode request body") and flux's planner."""
+    """http/query.go (decodeQueryRequest: 400, "failed to decode request body") and
+    query/stdlib/influxdata/influxdb/from.go (a read without range is refused)."""
     create_bucket(onboarded, "sensors")
     status, error = flux_query(onboarded, OPERATOR, 'from(bucket: "sensors")', org="nope")
     assert status == 400
@@ -969,6 +976,7 @@ def test_query_as_raw_flux(onboarded):
 
 # -- persistence and the process ---------------------------------------------------
 def test_state_survives_a_restart_in_a_private_file(tmp_path):
+    """The server keeps its metadata (BoltDB) and data (engine) across restarts; the double a 0600 JSON file."""
     state_file = str(tmp_path / "state.json")
     with InfluxDBTestDouble(state_file=state_file) as first:
         first.onboard(OPERATOR)
@@ -983,6 +991,7 @@ def test_state_survives_a_restart_in_a_private_file(tmp_path):
 
 
 def test_runs_as_a_process_with_a_profile(tmp_path):
+    """The double as a service (Molecule, demo): --profile chooses the release it behaves like."""
     port = free_port()
     proc = subprocess.Popen(
         [
