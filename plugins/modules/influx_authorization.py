@@ -19,7 +19,7 @@ description:
     replaces the token (deletes it and creates a new one, whose value is new) only with
     O(replace=true); otherwise it fails and says what differs, so clients holding the old value
     do not lose access unexpectedly. Status (active/inactive) is changed in place.
-  - B(How the token is returned.) InfluxDB 2.9 stores tokens hashed: a token's value exists only
+  - B(How the token is returned.) InfluxDB 2.9 stores tokens hashed; a token's value exists only
     in the response that creates it. The module returns it in RV(token) only on the run that
     created it, and never reads a value back (not even from 2.7, which could show it). Run the
     task with C(no_log=true) and store the value before anything else talks to the server (for

@@ -15,7 +15,7 @@ description:
     server through C(POST /api/v2/setup), but only when C(GET /api/v2/setup) says onboarding is
     still allowed. On a server that is already set up the module changes nothing and reports
     C(changed=false); it never compares or corrects what onboarding created.
-  - Everything the server would refuse is checked B(before) the request: the server creates
+  - Everything the server would refuse is checked B(before) the request. The server creates
     the user and the organization before the bucket, so a retention it refuses there would
     leave it set up without an operator token, and onboarding could not be run again.
   - B(How the operator token is returned.) The operator token is shown by the server only once,
