@@ -7,6 +7,9 @@ Modules follow read -> plan -> apply: they read with :meth:`InfluxDBClient.read`
 (always executed, also in check mode) and change with :meth:`InfluxDBClient.change`,
 which records the call and sends it only outside check mode. Every call made or
 planned is recorded in ``requests`` as ``METHOD /path?query`` -- never a token.
+
+What the server does is taken from its source (influxdata/influxdb, v2.7.11 and
+v2.9.1); the file is named where a rule here depends on it.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -19,7 +22,8 @@ from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.six.moves.urllib.parse import urlencode
 from ansible.module_utils.urls import open_url
 
-PAGE_SIZE = 100
+HOUR = 3600
+DAY = 86400
 
 # Resource types a token permission can name (the Resource schema of the v2 API).
 RESOURCE_TYPES = (
@@ -65,6 +69,27 @@ class InfluxDBError(Exception):
         super(InfluxDBError, self).__init__(message)
         self.status = status
         self.body = body or {}
+
+
+def default_shard_group_duration(retention_seconds):
+    """The shard-group duration the server picks for a retention (v1/services/meta/data.go: shardGroupDuration)."""
+    if retention_seconds == 0 or retention_seconds >= 180 * DAY:
+        return 7 * DAY
+    if retention_seconds >= 2 * DAY:
+        return DAY
+    return HOUR
+
+
+def normalised_shard_group_duration(shard_seconds, retention_seconds):
+    """The shard-group duration the server stores for a requested one (NormalisedShardDuration).
+
+    0 means "the server's default for the retention"; anything under one hour becomes one hour.
+    """
+    if not shard_seconds:
+        return default_shard_group_duration(retention_seconds)
+    if shard_seconds < HOUR:
+        return HOUR
+    return shard_seconds
 
 
 def permission_key(permission):
@@ -146,26 +171,27 @@ class InfluxDBClient:
         """A read: always sent, also in check mode."""
         return self.call("GET", path, query=query, authenticated=authenticated)
 
-    def change(self, method, path, body=None, query=None):
-        """A change: recorded, and sent only outside check mode (returns None in check mode)."""
+    def change(self, method, path, body=None, query=None, needs=None):
+        """A change: recorded, and sent only outside check mode (returns None in check mode).
+
+        ``needs`` says which permissions the calling token must hold for the change; when the
+        server refuses the token (401 or 403) the error names them.
+        """
         if self.module.check_mode:
             target = path + ("?" + urlencode(sorted(query.items())) if query else "")
             self.requests.append("%s %s" % (method, target))
             return None
-        return self.call(method, path, query=query, body=body)
-
-    def read_all(self, path, key, query=None):
-        """Every item of a paginated list (offset/limit pages of PAGE_SIZE)."""
-        items = []
-        offset = 0
-        while True:
-            page_query = dict(query or {}, limit=PAGE_SIZE, offset=offset)
-            page = self.read(path, page_query) or {}
-            batch = page.get(key) or []
-            items.extend(batch)
-            if len(batch) < PAGE_SIZE or not (page.get("links") or {}).get("next"):
-                return items
-            offset += len(batch)
+        try:
+            return self.call(method, path, query=query, body=body)
+        except InfluxDBError as exc:
+            if needs and exc.status in (401, 403):
+                raise InfluxDBError(
+                    "token: InfluxDB at %s refused %s %s (HTTP %d: %s). The token in the token option needs %s."
+                    % (self.url, method, path, exc.status, exc.body.get("message") or "", needs),
+                    status=exc.status,
+                    body=exc.body,
+                ) from None
+            raise
 
     # -- lookups -------------------------------------------------------------
     def find_org(self, name):
@@ -191,8 +217,19 @@ class InfluxDBClient:
         return org["id"]
 
     def find_bucket(self, org_id, name):
-        """The bucket called ``name`` in the organisation (a paginated, org-scoped lookup), or None."""
-        for bucket in self.read_all("/api/v2/buckets", "buckets", {"orgID": org_id, "name": name}):
+        """The bucket called ``name`` in the organisation, or None.
+
+        With ``orgID`` and ``name`` the server looks the bucket up by name and answers 404 when
+        there is none (tenant/service_bucket.go, FindBuckets); a bucket the token may not read is
+        left out of a 200 answer (authorizer/authorize_find.go). Both mean "not found" here.
+        """
+        try:
+            answer = self.read("/api/v2/buckets", {"orgID": org_id, "name": name}) or {}
+        except InfluxDBError as exc:
+            if exc.status != 404:
+                raise
+            return None
+        for bucket in answer.get("buckets") or []:
             if bucket.get("name") == name and bucket.get("orgID") == org_id:
                 return bucket
         return None

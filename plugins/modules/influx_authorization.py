@@ -19,10 +19,16 @@ description:
     replaces the token (deletes it and creates a new one, whose value is new) only with
     O(replace=true); otherwise it fails and says what differs, so clients holding the old value
     do not lose access unexpectedly. Status (active/inactive) is changed in place.
-  - B(How the token is returned.) Recent InfluxDB servers show a token's value only when it is
-    created. The module returns it in RV(token) only on the run that created it. Run the task with
-    C(no_log=true) and store the value where it belongs (for example a file with mode C(0600) on
-    the controller, as the C(mantis.datalayer.influxdb) role does); never print it.
+  - B(How the token is returned.) InfluxDB 2.9 stores tokens hashed; a token's value exists only
+    in the response that creates it. The module returns it in RV(token) only on the run that
+    created it, and never reads a value back (not even from 2.7, which could show it). Run the
+    task with C(no_log=true) and store the value before anything else talks to the server (for
+    example a file with mode C(0600) on the controller, as the C(mantis.datalayer.influxdb) role
+    does); never print it.
+  - B(A token whose value is lost.) Tell the module whether the value is stored with
+    O(value_stored) (and where, with O(value_file)). When the token exists on the server but its
+    value is not stored, the module fails and names the file and O(rotate), the option that
+    replaces the token with a new one; it never rotates a token unless asked.
 version_added: 0.1.0
 author: MANTIS data layer team (@mantis-datalayer)
 extends_documentation_fragment:
@@ -68,13 +74,38 @@ options:
       - Replace an existing token whose permissions differ (its value changes). Without it the module fails instead.
     type: bool
     default: false
+  rotate:
+    description:
+      - Replace the token with a new one even when it is as wanted (delete it, create it again); the new
+        value is returned in RV(token) and clients holding the old value lose access.
+    type: bool
+    default: false
+  value_stored:
+    description:
+      - Whether the caller still has the value of an existing token (for example, its file on the controller
+        exists). When false and the token exists, the module fails naming O(value_file) and O(rotate), since
+        the value cannot be read back from the server.
+    type: bool
+    default: true
+  value_file:
+    description:
+      - Where the caller keeps the token's value (for example the controller-side file), named in the message
+        when O(value_stored=false). The module never reads or writes it.
+    type: str
   state:
     description: V(present) ensures the token; V(absent) deletes every token of O(org) with O(description).
     type: str
     choices: [present, absent]
     default: present
 notes:
-  - The org option (O(org)) is required. The token in O(token) must hold every permission it grants.
+  - The org option (O(org)) is required.
+  - "Permissions the token in O(token) needs (authorization/middleware_auth.go in InfluxDB's source):
+    V(read:orgs/<org ID>), V(read:orgs/<org ID>/authorizations) and V(read:users/<user ID>) to see the
+    organization's tokens, read on the buckets named in O(permissions), and to create, change or delete a
+    token V(write:orgs/<org ID>/authorizations), V(write:users/<ID of the token's user>) and every permission
+    it grants. An organization's all-access token lacks V(write:users) and cannot manage tokens; the
+    operator token from onboarding can. When the server refuses the token the module fails and names what
+    is needed."
 seealso:
   - module: mantis.datalayer.influx_bucket
   - module: mantis.datalayer.influx_onboarding
@@ -101,6 +132,18 @@ EXAMPLES = r"""
   delegate_to: localhost
   no_log: true
   when: writer.token is defined
+
+- name: Writer token whose value is kept in a controller file; fail if the file is gone
+  mantis.datalayer.influx_authorization:
+    token: "{{ influxdb_operator_token }}"
+    org: mantis-org
+    description: sensors writer
+    permissions:
+      - action: write
+        name: sensors
+    value_stored: "{{ writer_file.stat.exists }}"
+    value_file: "{{ playbook_dir }}/secrets/sensors-writer.token"
+  no_log: true
 
 - name: Dashboard token reading every bucket of the organization; replace it if it differs
   mantis.datalayer.influx_authorization:
@@ -136,7 +179,8 @@ authorization:
 token:
   description:
     - Value of the token created by this run. Secret; run the task with C(no_log) and never print it.
-  returned: only when this run created (or replaced) the token, not in check mode
+    - Store it before the next call to the server; it cannot be read back.
+  returned: only when this run created (or replaced, or rotated) the token, not in check mode
   type: str
 requests:
   description: API calls made, or planned in check mode, as C(METHOD /path?query). Never contains tokens.
@@ -187,11 +231,13 @@ def describe(authorization):
     )
 
 
-def plan_authorization(existing, desired_permissions, status, state, replace):
-    """Actions as a list of (method, target) where target is 'existing' or 'new'.
+def plan_authorization(existing, desired_permissions, status, state, replace, rotate=False, lost_value_file=None):
+    """Actions as a list of (method, target): DELETE/PATCH an existing token, POST a new one (None).
 
     ``existing`` is the list of tokens with the description (normally zero or one).
-    Raises ValueError when the permissions differ and ``replace`` is false.
+    ``lost_value_file`` is None when the caller has the token's value, else where it should have been.
+    Raises ValueError when the permissions differ and ``replace`` is false, or when the value of
+    an existing token is not stored and ``rotate`` is false.
     """
     if state == "absent":
         return [("DELETE", auth) for auth in existing]
@@ -213,9 +259,43 @@ def plan_authorization(existing, desired_permissions, status, state, replace):
                 % (current.get("description"), format_keys(have), format_keys(want))
             )
         return [("DELETE", current), ("POST", None)]
+    if rotate:
+        return [("DELETE", current), ("POST", None)]
+    if lost_value_file is not None:
+        raise ValueError(
+            "value_file: the token %r exists on the server but its value is not stored in %s. InfluxDB shows a "
+            "token's value only in the response that creates it (2.9 keeps only a hash), so it cannot be read "
+            "back: restore the file, or set rotate=true to replace the token with a new one (clients using the "
+            "old value lose access)" % (current.get("description"), lost_value_file)
+        )
     if current.get("status", "active") != status:
         return [("PATCH", current)]
     return []
+
+
+def needs_to_manage(org_id, verb, granted=None):
+    """The permissions InfluxDB requires of a token that creates, changes or deletes tokens.
+
+    authorization/middleware_auth.go: write on the org's authorizations and write on the user
+    that owns the token; a new token may only hold what the calling token holds (VerifyPermissions).
+    """
+    text = "write:orgs/%s/authorizations and write:users/<ID of the user owning the token> to %s a token" % (
+        org_id,
+        verb,
+    )
+    if granted:
+        text += ", and every permission it grants (%s)" % ", ".join(
+            "%s:%s" % (p["action"], resource_path(p["resource"])) for p in granted
+        )
+    return text + "; an organization's all-access token lacks write:users: use the operator token from onboarding"
+
+
+def resource_path(resource):
+    if resource.get("orgID") and resource.get("id"):
+        return "orgs/%s/%s/%s" % (resource["orgID"], resource["type"], resource["id"])
+    if resource.get("orgID"):
+        return "orgs/%s/%s" % (resource["orgID"], resource["type"])
+    return resource["type"] + ("/%s" % resource["id"] if resource.get("id") else "")
 
 
 def format_keys(keys):
@@ -245,6 +325,9 @@ def main():
         ),
         status=dict(type="str", default="active", choices=["active", "inactive"]),
         replace=dict(type="bool", default=False),
+        rotate=dict(type="bool", default=False),
+        value_stored=dict(type="bool", default=True),
+        value_file=dict(type="str"),
         state=dict(type="str", default="present", choices=["present", "absent"]),
     )
     module = AnsibleModule(
@@ -273,23 +356,33 @@ def main():
                 if bucket:
                     bucket_ids[name] = bucket["id"]
             desired = api_permissions(params["permissions"], org_id, bucket_ids)
-        actions = plan_authorization(existing, desired, params["status"], params["state"], params["replace"])
+        lost_value_file = None if params["value_stored"] else (params["value_file"] or "value_file (not given)")
+        actions = plan_authorization(
+            existing, desired, params["status"], params["state"], params["replace"], params["rotate"], lost_value_file
+        )
         before = describe(existing[0]) if existing else {}
         after = dict(before)
         for method, target in actions:
             if method == "DELETE":
-                client.change("DELETE", "/api/v2/authorizations/%s" % target["id"])
+                client.change(
+                    "DELETE", "/api/v2/authorizations/%s" % target["id"], needs=needs_to_manage(org_id, "delete")
+                )
                 after = {}
             elif method == "PATCH":
                 updated = client.change(
-                    "PATCH", "/api/v2/authorizations/%s" % target["id"], {"status": params["status"]}
+                    "PATCH",
+                    "/api/v2/authorizations/%s" % target["id"],
+                    {"status": params["status"]},
+                    needs=needs_to_manage(org_id, "change"),
                 )
                 after = describe(updated) if updated else dict(before, status=params["status"])
             else:
                 body = dict(
                     orgID=org_id, description=params["description"], status=params["status"], permissions=desired
                 )
-                created = client.change("POST", "/api/v2/authorizations", body)
+                created = client.change(
+                    "POST", "/api/v2/authorizations", body, needs=needs_to_manage(org_id, "create", desired)
+                )
                 if created:
                     result["token"] = created.get("token", "")
                     created = dict((k, v) for k, v in created.items() if k != "token")

@@ -12,10 +12,14 @@ module: influx_bucket
 short_description: Manage an InfluxDB 2 bucket in an organization
 description:
   - Creates, updates or deletes a bucket of an InfluxDB 2 organization through the v2 HTTP API.
-  - The bucket is looked up by name B(within the organization) (paginated, so organizations with
-    many buckets work); buckets of the same name in other organizations are never touched.
+  - The bucket is looked up by name B(within the organization); buckets of the same name in
+    other organizations are never touched.
   - Updates the description, the retention period and the shard-group duration in place; the
     data in the bucket is kept. A bucket is deleted only with O(state=absent).
+  - Shard-group durations are compared the way the server stores them (under one hour is stored
+    as one hour), so a second run changes nothing. When a shorter retention would be refused
+    because the bucket's shard groups are longer than the new retention, the module also sets
+    the shard-group duration the server would choose for the new retention.
 version_added: 0.1.0
 author: MANTIS data layer team (@mantis-datalayer)
 extends_documentation_fragment:
@@ -44,12 +48,19 @@ options:
   shard_group_duration:
     description:
       - Time span covered by one shard group, in the same forms as O(retention).
-      - Must not be longer than the retention (unless the retention is forever).
+      - Must not be longer than the retention (unless the retention is forever). Less than one
+        hour is stored (and compared) as one hour; V(0) means the server's default.
       - Omit to let the server choose (1 hour for retentions under 2 days, 1 day under
-        6 months, 7 days otherwise) and to leave an existing value alone.
+        6 months, 7 days otherwise) and to leave an existing value alone, except when a shorter
+        O(retention) needs shorter shard groups (then the server's choice for the new retention
+        is set).
     type: raw
 notes:
   - The org option (O(org)) is required.
+  - "Permissions the token in O(token) needs: V(read:orgs/<org ID>) to find the organization,
+    V(read:orgs/<org ID>/buckets) to find the bucket, V(write:orgs/<org ID>/buckets) to create
+    it, write on the bucket to change or delete it. The operator token from onboarding has them
+    all. When the server refuses the token the module fails and names what is missing."
 seealso:
   - module: mantis.datalayer.influx_authorization
   - module: mantis.datalayer.influx_onboarding
@@ -129,7 +140,7 @@ requests:
   elements: str
   sample:
     - GET /api/v2/orgs?org=mantis-org
-    - GET /api/v2/buckets?limit=100&name=sensors&offset=0&orgID=9a8b7c6d5e4f3a2b
+    - GET /api/v2/buckets?name=sensors&orgID=9a8b7c6d5e4f3a2b
     - PATCH /api/v2/buckets/0f3c2a91b7d84e65
 diff:
   description: Bucket settings before and after, in diff mode.
@@ -146,7 +157,9 @@ from ansible_collections.mantis.datalayer.plugins.module_utils.duration import (
 from ansible_collections.mantis.datalayer.plugins.module_utils.influxdb import (
     InfluxDBClient,
     InfluxDBError,
+    default_shard_group_duration,
     influxdb_argument_spec,
+    normalised_shard_group_duration,
 )
 
 
@@ -200,6 +213,25 @@ def check_shard_group(retention, shard):
         )
 
 
+def planned_shard(current, desired):
+    """The shard-group duration to send (as the server will store it), or None to send none.
+
+    A requested duration is normalised like the server does (v1/services/meta/data.go,
+    NormalisedShardDuration). Without one, a retention change that the server would refuse
+    because the current shard groups are longer than the new retention (storage/engine.go:
+    "shard-group duration must also be updated ...") gets the server's default for it.
+    """
+    retention = desired["retention_seconds"]
+    effective_retention = retention if retention is not None else current.get("retention_seconds", 0)
+    shard = desired["shard_group_duration_seconds"]
+    if shard is not None:
+        return normalised_shard_group_duration(shard, effective_retention)
+    if current and retention and retention != current["retention_seconds"]:
+        if retention < current["shard_group_duration_seconds"]:
+            return default_shard_group_duration(retention)
+    return None
+
+
 def plan_bucket(current, desired, state):
     """What to do: (action, API body). action is None, 'create', 'update' or 'delete'.
 
@@ -209,7 +241,7 @@ def plan_bucket(current, desired, state):
     if state == "absent":
         return ("delete", None) if current else (None, None)
     retention = desired["retention_seconds"]
-    shard = desired["shard_group_duration_seconds"]
+    shard = planned_shard(current, desired)
     if not current:
         check_shard_group(retention or 0, shard)
         body = dict(orgID=desired["org_id"], name=desired["name"])
@@ -235,7 +267,7 @@ def plan_bucket(current, desired, state):
     return ("update", body) if body else (None, None)
 
 
-def expected_after(current, desired, action, org_name):
+def expected_after(current, desired, action, org_name, body=None):
     """The settings the bucket will have (for diff and for the result in check mode)."""
     if action == "delete":
         return {}
@@ -256,10 +288,11 @@ def expected_after(current, desired, action, org_name):
     )
     if desired["description"] is not None:
         after["description"] = desired["description"]
-    if desired["retention_seconds"] is not None:
-        after["retention_seconds"] = desired["retention_seconds"]
-    if desired["shard_group_duration_seconds"] is not None:
-        after["shard_group_duration_seconds"] = desired["shard_group_duration_seconds"]
+    rule = ((body or {}).get("retentionRules") or [{}])[0]
+    if "everySeconds" in rule:
+        after["retention_seconds"] = rule["everySeconds"]
+    if "shardGroupDurationSeconds" in rule:
+        after["shard_group_duration_seconds"] = rule["shardGroupDurationSeconds"]
     return after
 
 
@@ -286,15 +319,24 @@ def main():
             action, body = plan_bucket(current, desired, module.params["state"])
         except ValueError as exc:
             client.fail(exc)
-        after = expected_after(current, desired, action, org_name)
+        after = expected_after(current, desired, action, org_name, body)
+        org_id = desired["org_id"]
         if action == "create":
-            created = client.change("POST", "/api/v2/buckets", body)
+            created = client.change(
+                "POST", "/api/v2/buckets", body, needs="write:orgs/%s/buckets to create a bucket" % org_id
+            )
             after = bucket_settings(created, org_name) if created else after
-        elif action == "update":
-            updated = client.change("PATCH", "/api/v2/buckets/%s" % current["id"], body)
-            after = bucket_settings(updated, org_name) if updated else after
-        elif action == "delete":
-            client.change("DELETE", "/api/v2/buckets/%s" % current["id"])
+        elif action in ("update", "delete"):
+            needs = "write:orgs/%s/buckets/%s (or write on every bucket of the organization) to %s the bucket" % (
+                org_id,
+                current["id"],
+                "change" if action == "update" else "delete",
+            )
+            if action == "update":
+                updated = client.change("PATCH", "/api/v2/buckets/%s" % current["id"], body, needs=needs)
+                after = bucket_settings(updated, org_name) if updated else after
+            else:
+                client.change("DELETE", "/api/v2/buckets/%s" % current["id"], needs=needs)
     except InfluxDBError as exc:
         client.fail(exc)
     client.exit(action is not None, current, after, bucket=after)

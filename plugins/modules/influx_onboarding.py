@@ -15,6 +15,9 @@ description:
     server through C(POST /api/v2/setup), but only when C(GET /api/v2/setup) says onboarding is
     still allowed. On a server that is already set up the module changes nothing and reports
     C(changed=false); it never compares or corrects what onboarding created.
+  - Everything the server would refuse is checked B(before) the request. The server creates
+    the user and the organization before the bucket, so a retention it refuses there would
+    leave it set up without an operator token, and onboarding could not be run again.
   - B(How the operator token is returned.) The operator token is shown by the server only once,
     when it is created. The module returns it in RV(operator_token) only on the run that created
     it (and only when O(token) was not given; a token you chose is already yours). Run the task
@@ -39,7 +42,7 @@ options:
     required: true
   password:
     description:
-      - Password of the first user, at least 8 characters. Never shown in output.
+      - Password of the first user, 8 to 72 bytes (InfluxDB's limits). Never shown in output.
       - Checked only when onboarding is still allowed.
     type: str
     required: true
@@ -50,6 +53,7 @@ options:
   retention:
     description:
       - Retention of the first bucket, as seconds or a duration (V(30d), V(720h)); V(0) keeps data forever.
+      - Anything else must be at least one hour (a server rule).
     type: raw
     default: 0
 seealso:
@@ -110,7 +114,11 @@ diff:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.mantis.datalayer.plugins.module_utils.duration import DurationError, parse_duration
+from ansible_collections.mantis.datalayer.plugins.module_utils.duration import (
+    DurationError,
+    human_duration,
+    parse_duration,
+)
 from ansible_collections.mantis.datalayer.plugins.module_utils.influxdb import (
     InfluxDBClient,
     InfluxDBError,
@@ -123,14 +131,21 @@ def onboarding_request(params):
     for name in ("org", "username", "bucket"):
         if not (params.get(name) or "").strip():
             raise ValueError("%s: must not be empty for onboarding" % name)
-    if len(params["password"]) < 8:
-        raise ValueError("password: InfluxDB requires at least 8 characters")
+    # tenant/service_user.go, IsPasswordStrong: 8 to 72 bytes (kit/platform/errors/error_user.go).
+    if not 8 <= len(params["password"].encode("utf-8")) <= 72:
+        raise ValueError("password: InfluxDB requires 8 to 72 bytes")
+    retention = parse_duration(params["retention"], "retention")
+    if 0 < retention < 3600:
+        raise ValueError(
+            "retention: %s is shorter than one hour, the server's minimum (use 0 to keep data forever); "
+            "the server would be left set up without an operator token" % human_duration(retention)
+        )
     body = dict(
         username=params["username"],
         password=params["password"],
         org=params["org"],
         bucket=params["bucket"],
-        retentionPeriodSeconds=parse_duration(params["retention"], "retention"),
+        retentionPeriodSeconds=retention,
     )
     if params.get("token"):
         body["token"] = params["token"]

@@ -104,15 +104,19 @@ def main():
         method, body = plan_org(current, name, module.params["description"], module.params["state"])
         after = current
         if method == "POST":
-            created = client.change("POST", "/api/v2/orgs", body)
+            created = client.change("POST", "/api/v2/orgs", body, needs="write:orgs (every organization) to create one")
             after = (
                 org_settings(created) if created else dict(id="", name=name, description=body.get("description", ""))
             )
         elif method == "PATCH":
-            updated = client.change("PATCH", "/api/v2/orgs/%s" % current["id"], body)
+            updated = client.change(
+                "PATCH", "/api/v2/orgs/%s" % current["id"], body, needs="write:orgs/%s to change it" % current["id"]
+            )
             after = org_settings(updated) if updated else dict(current, **body)
         elif method == "DELETE":
-            client.change("DELETE", "/api/v2/orgs/%s" % current["id"])
+            client.change(
+                "DELETE", "/api/v2/orgs/%s" % current["id"], needs="write:orgs/%s to delete it" % current["id"]
+            )
             after = {}
     except InfluxDBError as exc:
         client.fail(exc)

@@ -1,4 +1,8 @@
-"""A fresh, onboarded InfluxDB v2 API test double on a loopback port for each test."""
+"""A fresh, onboarded InfluxDB v2 API test double on a loopback port for each test.
+
+Every test runs twice: against the 2.7 profile (InfluxDB v2.7.11, token values readable)
+and against the 2.9 profile (v2.9.1, the current release: tokens stored hashed).
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,14 @@ import secrets
 
 import pytest
 
-from tests.support.influxdb_test_server import InfluxDBTestDouble
+from tests.support.influxdb_test_server import PROFILES, InfluxDBTestDouble
 
 
 class Influx:
     def __init__(self, double, operator_token):
         self.double = double
         self.url = double.url
+        self.profile = double.profile
         self.operator_token = operator_token
 
     def connection(self, **extra):
@@ -21,6 +26,11 @@ class Influx:
     def call(self, method, path, **kwargs):
         kwargs.setdefault("token", self.operator_token)
         return self.double.call(method, path, **kwargs)
+
+    def org_id(self, org="mantis-org"):
+        status, body = self.call("GET", "/api/v2/orgs", query={"org": org})
+        assert status == 200, body
+        return body["orgs"][0]["id"]
 
     def buckets(self, org="mantis-org"):
         status, body = self.call("GET", "/api/v2/buckets", query={"org": org, "limit": 100})
@@ -33,9 +43,14 @@ class Influx:
         return {a["description"]: a for a in body["authorizations"]}
 
 
+@pytest.fixture(params=sorted(PROFILES))
+def profile(request):
+    return request.param
+
+
 @pytest.fixture
-def fresh_influx():
-    with InfluxDBTestDouble() as double:
+def fresh_influx(profile):
+    with InfluxDBTestDouble(profile=profile) as double:
         yield double
         assert double.violations == [], "the test double broke the API contract"
         assert double.rejected == [], "a module sent a request that breaks the InfluxDB v2 API contract"

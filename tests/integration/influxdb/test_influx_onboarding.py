@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.support.ansible_runner import run_module
 
 MODULE = "mantis.datalayer.influx_onboarding"
@@ -43,12 +45,27 @@ def test_chosen_token_is_used_and_never_returned(fresh_influx):
     assert fresh_influx.call("GET", "/api/v2/orgs", token=chosen)[0] == 200
 
 
+@pytest.mark.parametrize("profile", ["2.9"])  # the module's input checks, the same for both releases
 def test_bad_input(fresh_influx):
     short = run_module(MODULE, args(fresh_influx, password="short"))
     assert short.failed and short.result["msg"].startswith("password:")
     assert "short" not in short.result["msg"].replace("password:", "")
     bad = run_module(MODULE, args(fresh_influx, retention="a while"))
     assert bad.failed and bad.result["msg"].startswith("retention:")
+    assert fresh_influx.call("GET", "/api/v2/setup")[1] == {"allowed": True}
+
+
+@pytest.mark.parametrize(
+    "change, parameter",
+    [({"retention": "30m"}, "retention"), ({"password": "p" * 80}, "password")],
+)
+def test_what_the_server_would_refuse_is_refused_before_the_request(fresh_influx, change, parameter):
+    """Issue 13, defect 4: a retention under an hour leaves the real server set up with no token
+    (tenant/service_onboarding.go creates the user and org first); passwords are 8 to 72 bytes
+    (tenant/service_user.go). The module sends nothing the server would refuse."""
+    result = run_module(MODULE, args(fresh_influx, **change))
+    assert result.failed and result.result["msg"].startswith(parameter + ":"), result.result["msg"]
+    assert result.result["requests"] == ["GET /api/v2/setup"]
     assert fresh_influx.call("GET", "/api/v2/setup")[1] == {"allowed": True}
 
 

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
-from ansible_collections.mantis.datalayer.plugins.module_utils import influxdb
 from ansible_collections.mantis.datalayer.plugins.module_utils.influxdb import InfluxDBClient, InfluxDBError
 
 
@@ -24,16 +21,25 @@ def client_for(influx, **params):
     return InfluxDBClient(FakeModule(**options))
 
 
-def test_read_all_follows_pages(influx, monkeypatch):
-    monkeypatch.setattr(influxdb, "PAGE_SIZE", 4)
-    org_id = influx.call("GET", "/api/v2/orgs", query={"org": "mantis-org"})[1]["orgs"][0]["id"]
-    for number in range(9):
-        influx.call("POST", "/api/v2/buckets", body={"orgID": org_id, "name": "b%d" % number})
+def test_find_bucket_treats_404_and_hidden_buckets_as_absent(influx):
+    """tenant/service_bucket.go: a name lookup with orgID answers 404 when the bucket does not exist;
+    authorizer/authorize_find.go: a bucket the token may not read is left out (200, empty)."""
+    org_id = influx.org_id()
     client = client_for(influx)
-    buckets = client.read_all("/api/v2/buckets", "buckets", {"orgID": org_id})
-    assert len(buckets) == 12  # 9 + onboarding + _monitoring + _tasks
-    assert len({b["id"] for b in buckets}) == 12
-    assert [re.search(r"offset=(\d+)", r).group(1) for r in client.requests] == ["0", "4", "8"]
+    assert client.find_bucket(org_id, "sensors") is None
+    status, sensors = influx.call("POST", "/api/v2/buckets", body={"orgID": org_id, "name": "sensors"})
+    assert status == 201
+    assert client.find_bucket(org_id, "sensors")["id"] == sensors["id"]
+    assert client.requests == ["GET /api/v2/buckets?name=sensors&orgID=%s" % org_id] * 2
+    status, other = influx.call(
+        "POST",
+        "/api/v2/authorizations",
+        body={
+            "orgID": org_id,
+            "permissions": [{"action": "read", "resource": {"type": "buckets", "id": "0" * 15 + "1"}}],
+        },
+    )
+    assert client_for(influx, token=other["token"]).find_bucket(org_id, "sensors") is None
 
 
 def test_requests_never_hold_the_token(influx):

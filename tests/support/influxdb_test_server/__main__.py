@@ -6,7 +6,9 @@ import argparse
 import logging
 import sys
 
+from .profiles import DEFAULT_PROFILE, PROFILES
 from .server import App, make_server
+from .state import StateError
 
 
 def main(argv=None):
@@ -16,7 +18,14 @@ def main(argv=None):
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8086)
-    parser.add_argument("--state-file", help="JSON file that keeps orgs, buckets and tokens across restarts")
+    parser.add_argument(
+        "--profile",
+        choices=sorted(PROFILES),
+        default=DEFAULT_PROFILE,
+        help="the InfluxDB release to behave like: 2.7 (v2.7.11, tokens readable) or 2.9 (v2.9.1, tokens hashed; "
+        "the default)",
+    )
+    parser.add_argument("--state-file", help="JSON file that keeps orgs, buckets, tokens and points across restarts")
     parser.add_argument("--spec", help="InfluxDB OSS v2 OpenAPI document (default: ../shared/specs/ from the repo)")
     parser.add_argument(
         "--no-contract-validation",
@@ -33,8 +42,19 @@ def main(argv=None):
         logging.info("validating against %s", contract.spec_path)
     else:
         logging.info("contract validation disabled")
-    httpd = make_server(args.host, args.port, App(state_file=args.state_file, contract=contract))
-    logging.info("InfluxDB v2 API test double listening on http://%s:%d", args.host, args.port)
+    try:
+        app = App(state_file=args.state_file, contract=contract, profile=args.profile)
+    except StateError as exc:
+        logging.error("%s", exc)
+        return 1
+    httpd = make_server(args.host, args.port, app)
+    logging.info(
+        "InfluxDB v2 API test double (profile %s, like InfluxDB %s) listening on http://%s:%d",
+        app.profile.name,
+        app.profile.version,
+        args.host,
+        args.port,
+    )
     try:
         httpd.serve_forever()
     except KeyboardInterrupt:

@@ -14,7 +14,10 @@ says something the real server does not do:
   answer 401 exactly where the real server does), not to the contract check;
 * ``POST /write`` declares its ``text/plain`` body as ``format: byte`` (base64), but
   clients send line protocol as plain text; the format is dropped from that one
-  schema when the document is loaded.
+  schema when the document is loaded;
+* ``POST /query`` declares its CSV answer as ``application/csv``; the server sends
+  ``text/csv; charset=utf-8`` (flux ``csv/dialect.go``, ``SetHeaders``), and so does
+  the test double; that answer is checked as the document's ``application/csv``.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ class Contract:
     def __init__(self, spec_path=None):
         import yaml
         from openapi_core import Config, OpenAPI
+        from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotFound
         from openapi_core.testing import MockRequest, MockResponse
         from openapi_core.validation.request.exceptions import SecurityValidationError
 
@@ -59,8 +63,15 @@ class Contract:
         self._request_cls = MockRequest
         self._response_cls = MockResponse
         self._security_error = SecurityValidationError
+        # A path or method the document does not describe: the server answers 404/405 and
+        # the document has nothing to say about either.
+        self._undescribed = (PathNotFound, OperationNotFound)
 
     def _request(self, host_url, method, path, query, headers, body, content_type):
+        if (content_type or "").startswith("application/vnd.flux") and isinstance(body, bytes):
+            # A raw Flux script is the document's `type: string`; openapi-core has no
+            # decoder for this media type and would compare the raw bytes.
+            body = body.decode("utf-8")
         return self._request_cls(
             host_url,
             method,
@@ -74,7 +85,9 @@ class Contract:
     def check_request(self, host_url, method, path, query, headers, body, content_type):
         request = self._request(host_url, method, path, query, headers, body, content_type)
         errors = [
-            error for error in self.openapi.iter_request_errors(request) if not isinstance(error, self._security_error)
+            error
+            for error in self.openapi.iter_request_errors(request)
+            if not isinstance(error, (self._security_error, *self._undescribed))
         ]
         if errors:
             raise ContractViolation("; ".join(_describe(error) for error in errors))
@@ -83,8 +96,17 @@ class Contract:
         self, host_url, method, path, query, headers, body, content_type, status, response_body, response_content_type
     ):
         request = self._request(host_url, method, path, query, headers, body, content_type)
+        if response_content_type == "text/csv":
+            # The document's `application/csv` string; openapi-core has no CSV decoder and
+            # would compare the raw bytes with `type: string`.
+            response_content_type = "application/csv"
+            response_body = (response_body or b"").decode("utf-8")
         response = self._response_cls(response_body or b"", status_code=status, content_type=response_content_type)
-        errors = list(self.openapi.iter_response_errors(request, response))
+        errors = [
+            error
+            for error in self.openapi.iter_response_errors(request, response)
+            if not isinstance(error, self._undescribed)
+        ]
         if errors:
             raise ContractViolation("; ".join(_describe(error) for error in errors))
 
