@@ -279,6 +279,8 @@ def test_a_refused_statement_names_login_user(postgres, tsdb):
             "login_password": "it-reader-pw-2b9c",
         },
     )
-    assert run.result["msg"].startswith("Changing hypertable public.owned_by_postgres failed: must be owner of hypertable")
+    assert run.result["msg"].startswith(
+        "Changing hypertable public.owned_by_postgres failed: must be owner of hypertable"
+    )
     assert "login_user 'it_reader' lacks the privilege" in run.result["msg"]
     assert not is_hypertable(tsdb, "owned_by_postgres")
