@@ -126,9 +126,9 @@ def qualified_name(schema, name):
     return "%s.%s" % (quote_ident(schema), quote_ident(name))
 
 
-def display_name(schema, name):
-    """``schema.name`` as a user would write it: parts quoted only where PostgreSQL needs it."""
-    return ".".join(part if re.match(r"^[a-z_][a-z0-9_$]*$", part) else quote_ident(part) for part in (schema, name))
+def name_text(name):
+    """A name as a user would write it in SQL: quoted only where PostgreSQL needs it (case, characters)."""
+    return name if re.match(r"^[a-z_][a-z0-9_$]*$", name) else quote_ident(name)
 
 
 def check_fragment(text, option):

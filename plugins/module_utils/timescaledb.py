@@ -307,6 +307,11 @@ def _entry_message(list_option, index, message):
     return message if list_option is None else item_message(list_option, index, message)
 
 
+def _failure_message(list_option, index, text):
+    """A failure told as a sentence: 'policies[2]: changing ...' in a list, 'Changing ...' alone."""
+    return item_message(list_option, index, text) if list_option is not None else text[:1].upper() + text[1:]
+
+
 def run_objects(module, kind):
     """Validate, read and plan every object, then apply all changes in one transaction, and exit.
 
@@ -358,15 +363,15 @@ def run_objects(module, kind):
                 server_message(exc),
                 privilege_hint(exc, params),
             )
-            fail_closed(index, message if listed else message[:1].upper() + message[1:])
+            fail_closed(index, _failure_message(list_option, index, message))
         if needs_community and kind.exists(entry["current"]):
             unsupported.append(index)
+    skipped_features = [entries[index]["desired"]["feature"] for index in unsupported]
     if unsupported:
-        features = [entries[index]["desired"]["feature"] for index in unsupported]
         if params["unsupported_edition"] == "fail":
             session.conn.close()
             module.fail_json(
-                msg=unsupported_feature_message(server["edition"], features), queries=[], timescaledb=server
+                msg=unsupported_feature_message(server["edition"], skipped_features), queries=[], timescaledb=server
             )
         for index in unsupported:
             message = unsupported_feature_message(server["edition"], [entries[index]["desired"]["feature"]])
@@ -383,8 +388,7 @@ def run_objects(module, kind):
             fail_closed(index, str(exc))
     batches = []
     for index, entry in enumerate(entries):
-        failure = "changing %s failed" % kind.object_name(entry["desired"])
-        failure = _entry_message(list_option, index, failure) if listed else failure[:1].upper() + failure[1:]
+        failure = _failure_message(list_option, index, "changing %s failed" % kind.object_name(entry["desired"]))
         batches.append((failure, kind.statements(entry["actions"], entry["desired"])))
     recorded = apply_batch(
         module, session, batches, " (the whole batch was rolled back; nothing was changed)" if listed else ""
@@ -401,7 +405,7 @@ def run_objects(module, kind):
         except Exception as exc:  # psycopg2.Error: the server's message explains it best
             session.conn.close()
             module.fail_json(
-                msg=_entry_message(
+                msg=_failure_message(
                     list_option,
                     index,
                     "%s was changed, but the work after it failed: %s"
@@ -426,7 +430,7 @@ def run_objects(module, kind):
         result.update(kind.result_fields(entry["options"], desired, entry["current"]))
         results.append(result)
     session.conn.close()
-    exit_with_results(module, kind, server, results, listed, unsupported and features)
+    exit_with_results(module, kind, server, results, listed, skipped_features)
 
 
 def exit_with_results(module, kind, server, results, listed, skipped_features):

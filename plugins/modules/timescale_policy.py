@@ -286,10 +286,10 @@ from ansible_collections.mantis.datalayer.plugins.module_utils.duration import (
 from ansible_collections.mantis.datalayer.plugins.module_utils.postgres import postgres_argument_spec
 from ansible_collections.mantis.datalayer.plugins.module_utils.sql_input import (
     SqlInputError,
+    name_text,
     parse_identifier,
     parse_qualified_name,
     qualified_name,
-    quote_ident,
 )
 from ansible_collections.mantis.datalayer.plugins.module_utils.timescaledb import (
     PlanError,
@@ -345,13 +345,8 @@ def parse_orderby(entry, option="orderby"):
     return column, not (match.group(2) or "").upper() == "DESC"
 
 
-def column_text(column):
-    """A column as TimescaleDB's settings take it: quoted only where PostgreSQL needs it."""
-    return column if re.match(r"^[a-z_][a-z0-9_$]*$", column) else quote_ident(column)
-
-
 def orderby_text(orderby):
-    return ", ".join("%s%s" % (column_text(column), "" if ascending else " DESC") for column, ascending in orderby)
+    return ", ".join("%s%s" % (name_text(column), "" if ascending else " DESC") for column, ascending in orderby)
 
 
 def describe(policy, relation, job):
@@ -467,7 +462,7 @@ def action_sql(action, policy, relation, relation_regclass):
         params = []
         if action["segmentby"] is not None:
             options.append("timescaledb.segmentby = %s")
-            params.append(", ".join(column_text(column) for column in action["segmentby"]))
+            params.append(", ".join(name_text(column) for column in action["segmentby"]))
         if action["orderby"] is not None:
             options.append("timescaledb.orderby = %s")
             params.append(orderby_text(action["orderby"]))

@@ -252,15 +252,13 @@ def test_hostile_names_name_the_table_postgresql_would(tsdb, table, schema, name
 def test_a_refused_statement_names_login_user(postgres, tsdb):
     tsdb.sql("CREATE TABLE IF NOT EXISTS owned_by_postgres (time timestamptz NOT NULL)")
     tsdb.sql("DROP ROLE IF EXISTS it_reader; CREATE ROLE it_reader LOGIN PASSWORD 'it-reader-pw-2b9c'")
-    run = tsdb.run(
-        "timescale_hypertable",
-        {
-            "table": "owned_by_postgres",
-            "time_column": "time",
-            "login_user": "it_reader",
-            "login_password": "it-reader-pw-2b9c",
-        },
-    )
+    as_reader = {
+        "table": "owned_by_postgres",
+        "time_column": "time",
+        "login_user": "it_reader",
+        "login_password": "it-reader-pw-2b9c",
+    }
+    run = tsdb.run("timescale_hypertable", as_reader)
     assert run.failed
     # Refused already when the module reads whether the table holds rows.
     assert run.result["msg"].startswith(
@@ -270,15 +268,7 @@ def test_a_refused_statement_names_login_user(postgres, tsdb):
     assert not is_hypertable(tsdb, "owned_by_postgres")
     # With SELECT granted the read passes, and the change is refused for the owner's privilege.
     tsdb.sql("GRANT SELECT ON owned_by_postgres TO it_reader")
-    run = tsdb.run(
-        "timescale_hypertable",
-        {
-            "table": "owned_by_postgres",
-            "time_column": "time",
-            "login_user": "it_reader",
-            "login_password": "it-reader-pw-2b9c",
-        },
-    )
+    run = tsdb.run("timescale_hypertable", as_reader)
     assert run.result["msg"].startswith(
         "Changing hypertable public.owned_by_postgres failed: must be owner of hypertable"
     )

@@ -7,7 +7,7 @@ from ansible_collections.mantis.datalayer.plugins.module_utils.sql_input import 
     SqlInputError,
     check_fragment,
     column_name_and_type,
-    display_name,
+    name_text,
     parse_identifier,
     parse_qualified_name,
     qualified_name,
@@ -64,8 +64,9 @@ def test_single_names_and_quoting():
     with pytest.raises(SqlInputError, match=r"time_column: 'a.b' must be a single name"):
         parse_identifier("a.b", "time_column")
     assert qualified_name("public", 'we"ird') == '"public"."we""ird"'
-    assert display_name("public", "raw") == "public.raw"
-    assert display_name("Mäß Schema", "raw") == '"Mäß Schema".raw'
+    assert name_text("raw") == "raw"
+    assert name_text("Mäß Schema") == '"Mäß Schema"'
+    assert name_text("Sensor_ID") == '"Sensor_ID"'
 
 
 @pytest.mark.parametrize(
