@@ -23,9 +23,7 @@ The whole process group is killed when ansible-playbook leads one (start it with
 session), so its forked workers die with it, as they do when a CI runner kills a job.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
+from __future__ import annotations
 
 import fnmatch
 import os
@@ -53,7 +51,7 @@ class CallbackModule(CallbackBase):
     CALLBACK_NEEDS_ENABLED = True
 
     def __init__(self, display=None):
-        super(CallbackModule, self).__init__(display=display)
+        super().__init__(display=display)
         self.pattern = os.environ.get("MANTIS_KILL_TASK", "")
         self.host = os.environ.get("MANTIS_KILL_HOST", "")
         self.on = os.environ.get("MANTIS_KILL_ON", "changed")
@@ -78,7 +76,7 @@ class CallbackModule(CallbackBase):
             self.kill(task_name, host_name)
 
     def wait_then_kill(self, task_name, host_name):
-        if subprocess.call(self.wait, shell=True) == 0:  # noqa: S602 - the test's own command
+        if subprocess.call(self.wait, shell=True) == 0:
             self.kill(task_name, host_name)
 
     def kill(self, task_name, host_name):
