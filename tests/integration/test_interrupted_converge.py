@@ -45,8 +45,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+# The module, not its TestHost class: pytest would try to collect a Test* name.
+from tests.support import containers
 from tests.support.ansible_runner import LOCAL_GROUP_VARS, REPO_ROOT
-from tests.support.containers import TestHost, docker_available, run_container, wait_for_boot
+from tests.support.containers import docker_available, run_container, wait_for_boot
 
 ANSIBLE_PLAYBOOK = str(Path(sys.executable).with_name("ansible-playbook"))
 CALLBACK_DIR = REPO_ROOT / "tests" / "support" / "callback"
@@ -114,7 +116,7 @@ class Run:
 class Site:
     """The site's inventory of four test hosts and how ansible-playbook is run against it."""
 
-    hosts: dict[str, TestHost]
+    hosts: dict[str, containers.TestHost]
     inventory: Path
     env: dict[str, str]
     work: Path
@@ -179,16 +181,16 @@ class Site:
         self.timings.append((host, point, ended, rerun.seconds))
 
 
-def psql(host: TestHost, database: str, sql: str) -> str:
+def psql(host: containers.TestHost, database: str, sql: str) -> str:
     return host.sh(f"{PSQL} -d {database} -c {shlex.quote(sql)}").strip()
 
 
-def redis_cli(host: TestHost, *args: str, port: int = 6380, auth: bool = True) -> str:
+def redis_cli(host: containers.TestHost, *args: str, port: int = 6380, auth: bool = True) -> str:
     login = f"--user mantis-admin --pass {shlex.quote(local_var('all', 'demo_redis_admin_password'))} " if auth else ""
     return host.sh(f"redis-cli -p {port} {login}--no-auth-warning {shlex.join(args)}", check=False).strip()
 
 
-def influx_api(host: TestHost, method: str, path: str, token: str, body: str | None = None) -> int:
+def influx_api(host: containers.TestHost, method: str, path: str, token: str, body: str | None = None) -> int:
     """The HTTP status of one request to the InfluxDB v2 API test double inside the host."""
     script = (
         "import sys, urllib.request, urllib.error\n"
@@ -206,7 +208,7 @@ def local_var(group: str, name: str) -> str:
     return str(yaml.safe_load((LOCAL_GROUP_VARS / f"{group}.yml").read_text())[name])
 
 
-def postgresql_chain(site: Site, host: TestHost) -> None:
+def postgresql_chain(site: Site, host: containers.TestHost) -> None:
     name = host.name
     install = KillPoint(
         "package installation (dpkg configuring postgresql-common)",
@@ -233,7 +235,7 @@ def postgresql_chain(site: Site, host: TestHost) -> None:
     psql(host, "mantis", "INSERT INTO sites (site_code, name) VALUES ('CRASH-TEST', 'written before the restart')")
 
 
-def timescaledb_chain(site: Site, host: TestHost) -> None:
+def timescaledb_chain(site: Site, host: containers.TestHost) -> None:
     name = host.name
     drop_in = KillPoint("right after the TimescaleDB drop-in is written", "Write the TimescaleDB drop-in")
     site.killed_run(name, drop_in)
@@ -261,7 +263,7 @@ def timescaledb_chain(site: Site, host: TestHost) -> None:
     )
 
 
-def redis_chain(site: Site, host: TestHost) -> None:
+def redis_chain(site: Site, host: containers.TestHost) -> None:
     name = host.name
     startup = KillPoint(
         "right after the start-up settings are written", "Write start-up settings to the configuration file"
@@ -281,7 +283,7 @@ def redis_chain(site: Site, host: TestHost) -> None:
     assert redis_cli(host, "SET", "crash-test:asset", "written before the restart") == "OK"
 
 
-def influxdb_chain(site: Site, host: TestHost, tokens: Path) -> dict[str, str]:
+def influxdb_chain(site: Site, host: containers.TestHost, tokens: Path) -> dict[str, str]:
     name = host.name
     operator_file = tokens / f"{name}-operator.token"
     onboarding = KillPoint("right after onboarding", "Onboard InfluxDB (only when the server allows it)")
