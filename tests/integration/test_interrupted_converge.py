@@ -9,10 +9,11 @@ converge, then a re-run that must converge. Every kill is checked to have left t
 is about (dpkg interrupted, a file the server does not run yet, a token without its file),
 and every re-run to have repaired the previous point before reaching the next.
 
-    postgresql   dpkg killed while it configures postgresql-common (dpkg left half-configured)
+    postgresql   apt killed while dpkg configures postgresql-common (dpkg left half-configured)
                  -> right after conf.d/50-mantis-postgresql.conf is written (shared_buffers)
-    timescaledb  right after the TimescaleDB drop-in is written (preload, the issue's case)
-                 -> during the schema, after the hypertables, before the grants
+    timescaledb  apt killed while postgresql-17's postinst runs initdb (a cluster without the
+                 postgres database) -> right after the TimescaleDB drop-in is written (preload,
+                 the issue's case) -> during the schema, after the hypertables, before the grants
     redis        right after the start-up settings are written (port, aclfile)
                  -> right after the ACL file is written
     influxdb     right after onboarding (the operator token must be on disk already)
@@ -60,23 +61,35 @@ PG_DROP_IN_TASK = "Write the settings to conf.d/50-mantis-postgresql.conf"
 PENDING = "(SELECT count(*) FROM pg_settings WHERE pending_restart)"
 TOKEN_FILES = ("operator", "sensors-writer", "sensors-reader")
 
-# Waits (in the host) until dpkg configures postgresql-common, then kills the run's whole
-# process tree there (the module, apt, dpkg and the maintainer script), frozen first so that
-# nothing forks in between: what a lost session or a reboot leaves behind.
-DPKG_KILL = r"""
+# Waits (in the host) until `condition` holds while apt installs, then freezes the run's whole
+# process tree there (the module, apt, dpkg, the maintainer script and what it runs; SIGSTOP,
+# so that nothing forks or reports back) for the callback to kill ansible-playbook; the test
+# then kills the frozen processes (KILL_FROZEN): what a lost session or a reboot leaves behind.
+DPKG_FREEZE = r"""
 for _ in $(seq 6000); do
-  if dpkg-query -W -f='${db:Status-Abbrev}' postgresql-common 2>/dev/null | grep -q '^iF'; then
+  if %(condition)s; then
     pid=$(pgrep -x -o dpkg) || exit 1
     root=$pid
     while parent=$(ps -o ppid= -p "$root" | tr -d ' ') && [ "$parent" -gt 1 ]; do root=$parent; done
     tree() { echo "$1"; for child in $(pgrep -P "$1"); do tree "$child"; done; }
-    kill -STOP $(tree "$root"); kill -KILL $(tree "$root")
+    kill -STOP $(tree "$root"); kill -STOP $(tree "$root")
     exit 0
   fi
   sleep 0.02
 done
 exit 1
 """
+KILL_FROZEN = "kill -KILL $(ps -eo pid=,stat= | awk '$2 ~ /^T/ {print $1}')"
+
+
+def configuring(package: str) -> str:
+    """Shell test: dpkg is configuring `package` (it is half-configured while its postinst runs)."""
+    return f"dpkg-query -W -f='${{db:Status-Abbrev}}' {package} 2>/dev/null | grep -q '^iF'"
+
+
+def dpkg_kill_point(host: str, condition: str, label: str) -> KillPoint:
+    wait = f"docker exec {host} bash -c {shlex.quote(DPKG_FREEZE % {'condition': condition})}"
+    return KillPoint(label, "Install from the host's apt sources", on="start", wait=wait)
 
 
 @dataclass
@@ -210,13 +223,11 @@ def local_var(group: str, name: str) -> str:
 
 def postgresql_chain(site: Site, host: containers.TestHost) -> None:
     name = host.name
-    install = KillPoint(
-        "package installation (dpkg configuring postgresql-common)",
-        "Install from the host's apt sources",
-        on="start",
-        wait=f"docker exec {name} bash -c {shlex.quote(DPKG_KILL)}",
+    install = dpkg_kill_point(
+        name, configuring("postgresql-common"), "package installation (dpkg configuring postgresql-common)"
     )
     site.killed_run(name, install)
+    host.sh(KILL_FROZEN)
     assert host.sh("dpkg --audit", check=False).strip(), "the kill left no package unfinished"
 
     drop_in = KillPoint("right after 50-mantis-postgresql.conf is written", PG_DROP_IN_TASK)
@@ -237,8 +248,21 @@ def postgresql_chain(site: Site, host: containers.TestHost) -> None:
 
 def timescaledb_chain(site: Site, host: containers.TestHost) -> None:
     name = host.name
+    # initdb runs in postgresql-17's postinst: the data directory exists, the cluster is not whole.
+    initdb = dpkg_kill_point(
+        name,
+        f"[ -d /var/lib/postgresql/17/main/base ] && {configuring('postgresql-17')}",
+        "package installation (dpkg in postgresql-17's initdb)",
+    )
+    site.killed_run(name, initdb)
+    host.sh(KILL_FROZEN)
+    assert host.sh("dpkg --audit", check=False).strip(), "the kill left no package unfinished"
+
     drop_in = KillPoint("right after the TimescaleDB drop-in is written", "Write the TimescaleDB drop-in")
-    site.killed_run(name, drop_in)
+    second = site.killed_run(name, drop_in)
+    assert second.task_changed("Configure what dpkg left unfinished"), second.tail()
+    assert second.task_changed("Make the cluster again"), second.tail()
+    site.record(name, initdb.label, second, "dpkg repaired, cluster made again, killed at the next point")
     # The issue's state: the file preloads timescaledb, the server does not, nothing pending.
     assert "shared_preload_libraries = 'timescaledb'" in host.sh(f"cat {PG_CONF}/60-mantis-timescaledb.conf")
     assert psql(host, "postgres", f"SELECT current_setting('shared_preload_libraries'), {PENDING}") == "|0"
@@ -247,12 +271,12 @@ def timescaledb_chain(site: Site, host: containers.TestHost) -> None:
         "during the TimescaleDB schema (hypertables made, grants not yet)",
         "Create the tables (when missing) and keep them hypertables",
     )
-    second = site.killed_run(name, schema)
+    third = site.killed_run(name, schema)
     assert psql(host, "postgres", "SHOW shared_preload_libraries") == "timescaledb"
-    site.record(name, drop_in.label, second, "server restarted with the preload, killed at the next point")
+    site.record(name, drop_in.label, third, "server restarted with the preload, killed at the next point")
 
-    third = site.converged_run(name, schema.label)
-    site.record(name, schema.label, third, "converged")
+    fourth = site.converged_run(name, schema.label)
+    site.record(name, schema.label, fourth, "converged")
     site.verified_and_idempotent(name)
     psql(
         host,
@@ -335,7 +359,8 @@ def site(tmp_path_factory):
         pytest.fail("no Docker engine answers: run the integration tests with `make integration`")
     work = tmp_path_factory.mktemp("crash")
     names = {group: f"{PREFIX}-{group}" for group in GROUPS}
-    created = [run_container(name, publish=[], image="mantis-testhost:trixie") for name in names.values()]
+    hosts = {group: run_container(name, publish=[], image="mantis-testhost:trixie") for group, name in names.items()}
+    created = list(hosts.values())
     try:
         for host in created:
             wait_for_boot(host)
@@ -356,7 +381,6 @@ def site(tmp_path_factory):
         (work / "inventory" / "group_vars").symlink_to(LOCAL_GROUP_VARS)
         env = dict(os.environ, ANSIBLE_CACHE_PLUGIN_CONNECTION=str(work / "facts"), ANSIBLE_FORCE_COLOR="0")
         env.pop("ANSIBLE_CALLBACKS_ENABLED", None)
-        hosts = {group: next(h for h in created if h.name == name) for group, name in names.items()}
         site = Site(hosts=hosts, inventory=work / "inventory" / "hosts.yml", env=env, work=work)
         prepared = site.run("tests/support/playbooks/test_hosts.yml")
         assert prepared.returncode == 0, prepared.tail()
