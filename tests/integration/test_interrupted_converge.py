@@ -35,6 +35,7 @@ import json
 import os
 import re
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -57,6 +58,9 @@ GROUPS = ("postgresql", "timescaledb", "influxdb", "redis")
 PREFIX = f"mantis-crash-{os.getpid()}"
 PSQL = "runuser -u postgres -- psql -XAtq -v ON_ERROR_STOP=1"
 PG_CONF = "/etc/postgresql/17/main/conf.d"
+# A run that hangs (a kill point that never came while the host's processes are frozen) fails
+# the test instead of holding up `make test`.
+RUN_TIMEOUT = 600
 PG_DROP_IN_TASK = "Write the settings to conf.d/50-mantis-postgresql.conf"
 PENDING = "(SELECT count(*) FROM pg_settings WHERE pending_restart)"
 TOKEN_FILES = ("operator", "sensors-writer", "sensors-reader")
@@ -161,12 +165,24 @@ class Site:
             )
         start = time.monotonic()
         # A session of its own: the callback kills ansible-playbook's whole process group.
-        proc = subprocess.run(
-            args, cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False, start_new_session=True
+        proc = subprocess.Popen(
+            args,
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
         )
+        try:
+            output, _ = proc.communicate(timeout=RUN_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            output, _ = proc.communicate()
+            raise AssertionError(f"{' '.join(args[3:])}: no end after {RUN_TIMEOUT} s:\n{output[-6000:]}") from None
         seconds = time.monotonic() - start
         killed_at = marker.read_text().splitlines()[0] if marker.exists() else ""
-        return Run(args, proc.returncode, seconds, proc.stdout + proc.stderr, killed_at)
+        return Run(args, proc.returncode, seconds, output, killed_at)
 
     def killed_run(self, limit: str | None, kill: KillPoint, extra: dict | None = None) -> Run:
         run = self.run(limit=limit, kill=kill, extra=extra)

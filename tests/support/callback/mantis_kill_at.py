@@ -71,12 +71,16 @@ class CallbackModule(CallbackBase):
             return
         self.fired = True
         if self.wait:
-            threading.Thread(target=self.wait_then_kill, args=(task_name, host_name), daemon=True).start()
+            # Started here, in the thread that forks Ansible's workers: started from another
+            # thread, a worker forked at the same moment inherits the pipe through which Popen
+            # learns that the command started, and the thread waits on it forever.
+            command = subprocess.Popen(self.wait, shell=True)
+            threading.Thread(target=self.wait_then_kill, args=(command, task_name, host_name), daemon=True).start()
         else:
             self.kill(task_name, host_name)
 
-    def wait_then_kill(self, task_name, host_name):
-        if subprocess.call(self.wait, shell=True) == 0:
+    def wait_then_kill(self, command, task_name, host_name):
+        if command.wait() == 0:
             self.kill(task_name, host_name)
 
     def kill(self, task_name, host_name):
