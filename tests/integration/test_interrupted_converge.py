@@ -175,10 +175,10 @@ class Site:
             start_new_session=True,
         )
         try:
-            output, _ = proc.communicate(timeout=RUN_TIMEOUT)
+            output = proc.communicate(timeout=RUN_TIMEOUT)[0]
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
-            output, _ = proc.communicate()
+            output = proc.communicate()[0]
             raise AssertionError(f"{' '.join(args[3:])}: no end after {RUN_TIMEOUT} s:\n{output[-6000:]}") from None
         seconds = time.monotonic() - start
         killed_at = marker.read_text().splitlines()[0] if marker.exists() else ""
