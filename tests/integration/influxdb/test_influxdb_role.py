@@ -25,8 +25,9 @@ from tests.support.influxdb_test_server import InfluxDBTestDouble
 TOKEN_FILES = ("operator", "sensors-writer", "sensors-reader")
 
 
-def run_role(url, work):
-    """The role's stats for localhost (changed, failures, ...) and the output; fails the test when the run fails."""
+def run_role(url, work, succeed=True, **role_vars):
+    """The role's stats for localhost (changed, failures, ...) and the output; fails the test when the
+    run's outcome is not the one expected."""
     report, output = run_play(
         {
             "hosts": "localhost",
@@ -36,10 +37,12 @@ def run_role(url, work):
                 "influxdb_url": url,
                 "influxdb_admin_password": "role-test-password",
                 "influxdb_token_dir": str(work / "tokens"),
+                **role_vars,
             },
             "roles": ["mantis.datalayer.influxdb"],
         },
         work,
+        succeed,
     )
     return report["stats"]["localhost"], output
 
@@ -61,7 +64,7 @@ def run_readback(url, work):
     return report["plays"][0]["tasks"][-1]["hosts"]["localhost"]["verify_checks"], output
 
 
-def run_play(play, work):
+def run_play(play, work, succeed=True):
     playbook = work / "play.yml"
     playbook.write_text(yaml.safe_dump([play]))
     env = dict(os.environ)
@@ -79,7 +82,7 @@ def run_play(play, work):
         env=env,
         check=False,
     )
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert (proc.returncode == 0) == succeed, proc.stdout[-4000:] + proc.stderr[-2000:]
     return json.loads(proc.stdout), proc.stdout
 
 
@@ -142,3 +145,79 @@ def test_a_2_7_server_restarted_as_2_9_keeps_every_token(tmp_path):
         assert stored_tokens(tmp_path) == tokens
         assert_tokens_work(new, tokens)
         assert new.violations == [] and new.rejected == []
+
+
+def token_refused(double, value):
+    status, _body = double.call("GET", "/api/v2/buckets", token=value, query={"org": "mantis-org"})
+    return status == 401
+
+
+def test_a_token_without_its_file_fails_is_kept_or_rotated_as_asked(tmp_path):
+    reader_file = tmp_path / "tokens" / "localhost-sensors-reader.token"
+    with InfluxDBTestDouble(profile="2.9") as double:
+        run_role(double.url, tmp_path)
+        tokens = stored_tokens(tmp_path)
+        reader_file.unlink()
+
+        # Default: the run fails and names the missing file; nothing on the server changes.
+        failed, output = run_role(double.url, tmp_path, succeed=False)
+        assert failed["failures"] == 1
+        assert str(reader_file) in output and "rotate" in output
+        assert not reader_file.exists()
+        # keep: the token is left as it is, the run is a no-op.
+        kept, _output = run_role(double.url, tmp_path, influxdb_tokens_missing_file="keep")
+        assert kept["changed"] == 0 and not reader_file.exists()
+        # rotate: a new value is written; the old one is refused, the writer's is untouched.
+        rotated, output = run_role(double.url, tmp_path, influxdb_tokens_missing_file="rotate")
+        assert rotated["changed"] > 0
+        new_tokens = stored_tokens(tmp_path)
+        assert new_tokens["sensors-reader"] != tokens["sensors-reader"]
+        assert new_tokens["sensors-writer"] == tokens["sensors-writer"]
+        assert token_refused(double, tokens["sensors-reader"])
+        assert_tokens_work(double, new_tokens)
+        assert not any(value in output for value in new_tokens.values())
+        # With the file back, rotate mode is a no-op.
+        again, _output = run_role(double.url, tmp_path, influxdb_tokens_missing_file="rotate")
+        assert again["changed"] == 0
+        assert double.violations == [] and double.rejected == []
+
+
+def test_rotate_on_one_token_and_a_rotation_killed_before_its_value_was_stored(tmp_path):
+    writer_file = tmp_path / "tokens" / "localhost-sensors-writer.token"
+    with InfluxDBTestDouble(profile="2.9") as double:
+        run_role(double.url, tmp_path)
+        tokens = stored_tokens(tmp_path)
+        role_tokens = [
+            {
+                "description": "mantis sensors writer",
+                "file": "sensors-writer",
+                "rotate": True,
+                "permissions": [{"action": "write", "name": "sensors"}],
+            },
+            {
+                "description": "mantis sensors reader",
+                "file": "sensors-reader",
+                "permissions": [{"action": "read", "name": "sensors"}],
+            },
+        ]
+        rotated, _output = run_role(double.url, tmp_path, influxdb_tokens=role_tokens)
+        assert rotated["changed"] > 0
+        new_tokens = stored_tokens(tmp_path)
+        assert new_tokens["sensors-writer"] != tokens["sensors-writer"]
+        assert new_tokens["sensors-reader"] == tokens["sensors-reader"]
+        assert token_refused(double, tokens["sensors-writer"])
+        assert_tokens_work(double, new_tokens)
+
+        # A rotation killed after the create call left its marker beside the old value's file:
+        # the next run (no rotate asked) replaces the token, and the file holds a working value.
+        status, _body = double.call("GET", "/api/v2/authorizations", token=new_tokens["operator"])
+        assert status == 200
+        writer_file.write_text("value-of-a-token-deleted-by-the-rotation\n")
+        (tmp_path / "tokens" / "localhost-sensors-writer.token.creating").write_text("")
+        repaired, _output = run_role(double.url, tmp_path)
+        assert repaired["changed"] > 0
+        assert not (tmp_path / "tokens" / "localhost-sensors-writer.token.creating").exists()
+        assert_tokens_work(double, stored_tokens(tmp_path))
+        settled, _output = run_role(double.url, tmp_path)
+        assert settled["changed"] == 0
+        assert double.violations == [] and double.rejected == []
