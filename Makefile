@@ -7,6 +7,7 @@
 #   make integration INTEGRATION_TESTS=tests/integration/redis   one area's integration tests
 #   make bench                the site's speed figures, each against a same-run baseline
 #   make bench-redis          Redis GET/SET latency on a provisioned host vs. a baseline
+#   make bench-backup         backup time and size, restore time (RTO), data lost with the disk (RPO)
 #   make bench-timescale      compression and continuous-aggregate figures (community edition in PGlite)
 #
 # Every target installs what it needs first (virtualenv, Docker engine, test images),
@@ -40,7 +41,7 @@ PGLITE_DIR := tests/support/pglite
 STAMP_NODE := $(PGLITE_DIR)/node_modules/.installed-$(shell cat $(PGLITE_DIR)/package-lock.json | sha256sum | cut -c1-12)
 
 .PHONY: help test bootstrap venv host-tools node docker images collection lint yamllint ruff ansible-lint \
-        sanity unit integration molecule bench bench-redis bench-timescale build changelog clean \
+        sanity unit integration molecule bench bench-redis bench-backup bench-timescale build changelog clean \
         demo demo-clean
 
 help:
@@ -159,9 +160,14 @@ bench-redis: bootstrap
 bench-timescale: bootstrap
 	python -m tests.benchmarks.timescale_bench
 
+# Backup and restore figures (backup time and size, RTO, RPO) of the pgbackrest role.
+bench-backup: bootstrap
+	python -m tests.benchmarks.backup_bench
+
 bench: bootstrap
 	python -m tests.benchmarks.site_bench
 	python -m tests.benchmarks.timescale_bench
+	python -m tests.benchmarks.backup_bench
 
 build: venv
 	ansible-galaxy collection build --force --output-path .cache/dist
