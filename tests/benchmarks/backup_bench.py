@@ -135,7 +135,7 @@ def main() -> int:
             db.sh(f"runuser -u postgres -- pgbackrest --stanza={stanza} check")
             written = int(args.rpo_seconds * 10)
             db.sh(
-                f"for i in $(seq 1 {written}); do echo \"INSERT INTO rpo_probe VALUES ($i, clock_timestamp());\"; "
+                f'for i in $(seq 1 {written}); do echo "INSERT INTO rpo_probe VALUES ($i, clock_timestamp());"; '
                 "echo 'SELECT pg_sleep(0.1);'; done | runuser -u postgres -- psql -X -q -d mantis >/dev/null"
             )
             db.sh(f"pkill -9 -u postgres -f 'postgres -D|bin/postgres' || true; rm -rf {DATA}")
