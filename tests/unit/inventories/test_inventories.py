@@ -88,6 +88,7 @@ def test_example_inventory_resolves_secrets_from_the_encrypted_vault(plant, tmp_
                             "'secret-influxdb_admin_password'",
                             "'redis' not in group_names or redis_feature_reader_password == "
                             "'secret-redis_feature_reader_password'",
+                            "pgbackrest_repo_cipher_pass == 'secret-pgbackrest_repo_cipher_pass'",
                         ]
                     },
                 }
@@ -99,7 +100,8 @@ def test_example_inventory_resolves_secrets_from_the_encrypted_vault(plant, tmp_
     proc = ansible("ansible-playbook", "-i", str(inventory), "--vault-password-file", str(password_file), str(playbook))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "secret-" not in proc.stdout
-    assert proc.stdout.count("ok=1 ") == 4
+    # the four database hosts and the backup host
+    assert proc.stdout.count("ok=1 ") == 5
 
 
 def test_example_inventory_without_the_vault_password_is_refused(plant):
