@@ -69,7 +69,7 @@ def main() -> int:
             host_vars = {
                 "pgbackrest_repo_cipher_pass": "mantis-backup-bench-passphrase-0123456789",
                 "pgbackrest_tls_dir": str(tmp_path / "tls"),
-                "pgbackrest_schedule": {"full": "", "diff": "", "incr": ""},
+                "pgbackrest_schedule": {"full": "Sun *-*-* 01:00:00", "diff": "", "incr": ""},
                 "pgbackrest_archive_timeout": ARCHIVE_TIMEOUT,
             }
             (inventory / "host_vars").mkdir()
