@@ -52,6 +52,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="sensor rows in the cluster")
     parser.add_argument("--rpo-seconds", type=int, default=45, help="how long rows are written before the disk is lost")
+    parser.add_argument("--keep", action="store_true", help="leave the hosts running at the end (to look at them)")
     args = parser.parse_args()
 
     db_name, repo_name = f"{PREFIX}-db", f"{PREFIX}-repo"
@@ -156,9 +157,10 @@ def main() -> int:
                 )
             )
     finally:
-        for host in created:
-            host.remove()
-        network.remove()
+        if not args.keep:
+            for host in created:
+                host.remove()
+            network.remove()
 
     print("MANTIS backup benchmark (fresh Debian 13 systemd test hosts, this machine)")
     print(f"{'figure':<34} {'measured':<96} {'ratio':>7}  target")
