@@ -1,0 +1,264 @@
+"""The redis role's snapshot program (roles/redis/files/redis_snapshot.py), without a server."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+PROGRAM = Path(__file__).resolve().parents[3] / "roles" / "redis" / "files" / "redis_snapshot.py"
+_spec = importlib.util.spec_from_file_location("redis_snapshot", PROGRAM)
+snapshot = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(snapshot)
+
+
+class FakeRedis:
+    """Answers LASTSAVE, BGSAVE and INFO like a server whose save finishes after `save_polls` LASTSAVEs."""
+
+    def __init__(self, lastsave=1000, save_polls=2, bgsave_reply="Background saving started", status="ok"):
+        self.lastsave = lastsave
+        self.save_polls = save_polls
+        self.bgsave_reply = bgsave_reply
+        self.status = status
+        self.saving = False
+        self.commands = []
+
+    def command(self, *words):
+        self.commands.append(" ".join(words))
+        if words[0] == "BGSAVE":
+            if self.bgsave_reply.startswith("ERR"):
+                raise snapshot.SnapshotError("BGSAVE SCHEDULE: " + self.bgsave_reply)
+            self.saving = True
+            return self.bgsave_reply
+        if words[0] == "LASTSAVE":
+            if self.saving:
+                self.save_polls -= 1
+                if self.save_polls < 0:
+                    self.lastsave += 7
+                    self.saving = False
+            return str(self.lastsave)
+        if words[0] == "INFO":
+            return "# Persistence\r\nloading:0\r\nrdb_last_bgsave_status:%s\r\n" % self.status
+        raise AssertionError("unexpected command %r" % (words,))
+
+
+class Clock:
+    def __init__(self, start=2000.0):
+        self.now = start
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+def test_snapshots_are_named_by_the_utc_time_of_the_save():
+    assert snapshot.snapshot_name(1764763200.9) == "dump-20251203T120000Z.rdb"
+
+
+def test_only_the_newest_snapshots_are_kept_and_other_files_never_chosen():
+    names = [
+        "dump-20261203T120000Z.rdb",
+        "dump-20261203T100000Z.rdb",
+        "dump-20261203T110000Z.rdb",
+        "dump-20261203T110000Z.rdb.json",
+        "dump.rdb",
+        "dump-manual.rdb",
+        ".dump-20261203T130000Z.rdb.tmp",
+    ]
+    assert snapshot.snapshots_to_delete(names, 2) == ["dump-20261203T100000Z.rdb"]
+    assert snapshot.snapshots_to_delete(names, 5) == []
+
+
+def test_a_save_is_waited_for_until_lastsave_moves():
+    redis, clock = FakeRedis(save_polls=3), Clock()
+    assert snapshot.take_save(redis, timeout=60, now=clock, clock=clock, sleep=clock.sleep) == 1007
+    assert redis.commands[:2] == ["LASTSAVE", "BGSAVE SCHEDULE"]
+    assert redis.commands.count("LASTSAVE") == 5
+    assert redis.commands[-1] == "INFO persistence"
+
+
+def test_a_save_already_in_progress_is_waited_for():
+    redis, clock = FakeRedis(bgsave_reply="ERR Background save already in progress"), Clock()
+    redis.saving = True
+    assert snapshot.take_save(redis, timeout=60, now=clock, clock=clock, sleep=clock.sleep) == 1007
+
+
+def test_a_save_in_the_second_of_the_previous_one_is_started_a_second_later():
+    redis, clock = FakeRedis(lastsave=2000), Clock(start=2000.4)
+    snapshot.take_save(redis, timeout=60, now=clock, clock=clock, sleep=clock.sleep)
+    assert clock.now >= 2001
+
+
+def test_a_save_that_does_not_finish_fails_after_the_timeout():
+    redis, clock = FakeRedis(save_polls=10**6), Clock()
+    with pytest.raises(snapshot.SnapshotError, match=r"did not finish within 30 s.*redis_snapshot_timeout"):
+        snapshot.take_save(redis, timeout=30, now=clock, clock=clock, sleep=clock.sleep)
+    assert 30 <= clock.now - 2000 <= 32
+
+
+def test_a_failed_save_is_an_error():
+    redis, clock = FakeRedis(status="err"), Clock()
+    with pytest.raises(snapshot.SnapshotError, match="rdb_last_bgsave_status:err"):
+        snapshot.take_save(redis, timeout=60, now=clock, clock=clock, sleep=clock.sleep)
+
+
+def test_other_bgsave_errors_are_not_taken_for_a_save_in_progress():
+    redis, clock = FakeRedis(bgsave_reply="ERR Another child process is active"), Clock()
+    with pytest.raises(snapshot.SnapshotError, match="Another child process"):
+        snapshot.take_save(redis, timeout=60, now=clock, clock=clock, sleep=clock.sleep)
+
+
+@pytest.mark.parametrize(
+    ("reply", "stderr", "returncode", "expected"),
+    [
+        ("1764763200", "", 0, None),
+        ("NOPERM User mantis-snapshot has no permissions to run the 'get' command", "", 0, "+lastsave +bgsave +info"),
+        ("NOAUTH Authentication required.", "AUTH failed: WRONGPASS invalid username-password pair", 0, "password"),
+        ("", "Could not connect to Redis at 127.0.0.1:6380: Connection refused", 1, "cannot connect"),
+        ("MISCONF Redis is configured to save RDB snapshots, but it's currently unable", "", 0, "MISCONF"),
+        ("", "something else", 1, "status 1"),
+    ],
+)
+def test_reply_problems_say_what_failed(reply, stderr, returncode, expected):
+    problem = snapshot.reply_problem(reply, stderr, returncode)
+    assert problem is None if expected is None else expected in problem
+
+
+CHECK_RDB_OUTPUT = """[offset 0] Checking RDB file dump.rdb
+[offset 27] AUX FIELD redis-ver = '8.0.2'
+[info] 4 keys read
+[info] 1 expires
+[info] 0 already expired
+[info] 0 subexpires
+[offset 183] Checksum OK
+[offset 183] \\o/ RDB looks OK! \\o/
+"""
+
+
+def test_the_key_count_is_read_from_redis_check_rdb():
+    assert snapshot.check_rdb_counts(CHECK_RDB_OUTPUT) == {"keys": 4, "expires": 1}
+    with pytest.raises(snapshot.SnapshotError, match="did not report keys"):
+        snapshot.check_rdb_counts("[offset 0] Checking RDB file dump.rdb\n")
+
+
+def fake_program(path, script):
+    path.write_text("#!/bin/sh\n" + script)
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return str(path)
+
+
+@pytest.fixture
+def rdb_file(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    rdb = data / "dump.rdb"
+    rdb.write_bytes(b"REDIS0011 snapshot bytes")
+    os.utime(rdb, (1764763200, 1764763200))
+    return rdb
+
+
+def test_the_copy_is_named_by_its_save_checked_and_counted(tmp_path, rdb_file):
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    check = fake_program(tmp_path / "check", "cat <<'OUT'\n%sOUT\n" % CHECK_RDB_OUTPUT)
+    name, size, counts = snapshot.copy_snapshot(str(rdb_file), str(backups), check)
+    assert (name, size, counts) == ("dump-20251203T120000Z.rdb", 24, {"keys": 4, "expires": 1})
+    assert (backups / name).read_bytes() == rdb_file.read_bytes()
+    assert json.loads((backups / (name + ".json")).read_text()) == {
+        "keys": 4,
+        "expires": 1,
+        "checked_by": "redis-check-rdb",
+    }
+    assert sorted(os.listdir(backups)) == [name, name + ".json"]
+
+
+def test_a_damaged_copy_is_not_kept(tmp_path, rdb_file):
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    check = fake_program(tmp_path / "check", "echo '--- RDB ERROR DETECTED ---'; exit 1\n")
+    with pytest.raises(snapshot.SnapshotError, match="damaged"):
+        snapshot.copy_snapshot(str(rdb_file), str(backups), check)
+    assert os.listdir(backups) == []
+
+
+def test_a_missing_rdb_file_names_redis_data_dir(tmp_path):
+    with pytest.raises(snapshot.SnapshotError, match="redis_data_dir"):
+        snapshot.copy_snapshot(str(tmp_path / "nothing.rdb"), str(tmp_path), None)
+
+
+def test_pruning_removes_old_snapshots_with_their_counts_and_nothing_else(tmp_path):
+    for hour in range(10, 14):
+        (tmp_path / ("dump-20261203T%02d0000Z.rdb" % hour)).write_text("x")
+        (tmp_path / ("dump-20261203T%02d0000Z.rdb.json" % hour)).write_text("{}")
+    (tmp_path / "operator-copy.rdb").write_text("x")
+    assert snapshot.prune(str(tmp_path), 2) == ["dump-20261203T100000Z.rdb", "dump-20261203T110000Z.rdb"]
+    assert sorted(os.listdir(tmp_path)) == [
+        "dump-20261203T120000Z.rdb",
+        "dump-20261203T120000Z.rdb.json",
+        "dump-20261203T130000Z.rdb",
+        "dump-20261203T130000Z.rdb.json",
+        "operator-copy.rdb",
+    ]
+
+
+def test_a_whole_run_passes_the_password_only_in_the_environment(tmp_path, rdb_file, monkeypatch, capsys):
+    """main() against a stand-in redis-cli that logs its arguments and environment."""
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    (backups / ".dump-20200101T000000Z.rdb.tmp").write_text("left by a killed run")
+    for day in range(1, 4):
+        (backups / ("dump-202001%02dT000000Z.rdb" % day)).write_text("old")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    state = tmp_path / "lastsave"
+    state.write_text("1000")
+    # LASTSAVE reads the state file; BGSAVE moves it on.
+    fake_program(
+        bin_dir / "redis-cli",
+        'echo "$* | $REDISCLI_AUTH" >> %(log)s\n'
+        "for word; do last=$word; done\n"
+        'case "$last" in\n'
+        "  LASTSAVE) cat %(state)s ;;\n"
+        "  SCHEDULE) echo 2000 > %(state)s; echo 'Background saving started' ;;\n"
+        "  persistence) printf 'rdb_last_bgsave_status:ok\\n' ;;\n"
+        "esac\n" % {"log": tmp_path / "calls", "state": state},
+    )
+    monkeypatch.setenv("PATH", "%s:%s" % (bin_dir, os.environ["PATH"]))
+    password = tmp_path / "password"
+    password.write_text("s3cret-snapshot\n")
+    status = snapshot.main(
+        [
+            "--user",
+            "mantis-snapshot",
+            "--password-file",
+            str(password),
+            "--rdb-file",
+            str(rdb_file),
+            "--snapshot-dir",
+            str(backups),
+            "--keep",
+            "2",
+            "--timeout",
+            "10",
+        ]
+    )
+    assert status == 0, capsys.readouterr().err
+    calls = (tmp_path / "calls").read_text().splitlines()
+    assert [call.split(" | ")[1] for call in calls] == ["s3cret-snapshot"] * len(calls)
+    assert all("s3cret" not in call.split(" | ")[0] for call in calls)
+    assert "s3cret" not in capsys.readouterr().out
+    assert sorted(os.listdir(backups)) == ["dump-20200103T000000Z.rdb", "dump-20251203T120000Z.rdb"]
+
+
+def test_a_run_that_cannot_read_its_password_fails_with_one_line(tmp_path, capsys):
+    arguments = ["--user", "u", "--password-file", str(tmp_path / "none"), "--rdb-file", "x", "--snapshot-dir", "y"]
+    status = snapshot.main([*arguments, "--keep", "1"])
+    assert status == 1
+    err = capsys.readouterr().err
+    assert err.startswith("mantis-redis-snapshot: cannot read the password file") and err.count("\n") == 1
