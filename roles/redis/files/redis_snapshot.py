@@ -1,11 +1,10 @@
-#!/usr/bin/python3
 # Copyright: mantis.datalayer contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Take an RDB snapshot of the local Redis server and keep a copy of it.
 
-Installed by the mantis.datalayer.redis role as /usr/local/sbin/mantis-redis-snapshot and run
-by its systemd timer. Steps: LASTSAVE, BGSAVE SCHEDULE (a save already in progress is waited
-for), wait until LASTSAVE moves, check rdb_last_bgsave_status, copy the server's RDB file to
+Installed by the mantis.datalayer.redis role as /usr/local/lib/mantis-redis-snapshot.py and run
+with python3 by its systemd timer. Steps: LASTSAVE, BGSAVE SCHEDULE (a save already in progress
+is waited for), wait until LASTSAVE moves, check rdb_last_bgsave_status, copy the RDB file to
 the snapshot directory as dump-<UTC time of that save>.rdb (temporary name, fsync, rename,
 fsync of the directory), check the copy with redis-check-rdb and write what it counted beside
 it (dump-<time>.rdb.json), then delete all but the newest --keep snapshots.
@@ -244,7 +243,7 @@ def read_password(path):
 
 
 def parse_arguments(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=6380)
     parser.add_argument("--tls", action="store_true", help="connect with TLS")

@@ -132,12 +132,12 @@ def test_reply_problems_say_what_failed(reply, stderr, returncode, expected):
 
 CHECK_RDB_OUTPUT = """[offset 0] Checking RDB file dump.rdb
 [offset 27] AUX FIELD redis-ver = '8.0.2'
+[offset 183] Checksum OK
+[offset 183] \\o/ RDB looks OK! \\o/
 [info] 4 keys read
 [info] 1 expires
 [info] 0 already expired
 [info] 0 subexpires
-[offset 183] Checksum OK
-[offset 183] \\o/ RDB looks OK! \\o/
 """
 
 
