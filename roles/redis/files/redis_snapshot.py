@@ -111,22 +111,38 @@ def check_rdb_counts(output):
 
 
 def start_save(redis):
-    """Ask for a background save; one already running is waited for instead."""
+    """Ask for a background save; True when one runs now (ours or one already in progress)."""
     try:
-        return redis.command("BGSAVE", "SCHEDULE")
+        return redis.command("BGSAVE", "SCHEDULE") != "Background saving scheduled"
     except SnapshotError as error:
         if "already in progress" in str(error):
-            return "Background save already in progress"
+            return True
         raise
 
 
-def wait_for_save(redis, before, timeout, clock=time.monotonic, sleep=time.sleep):
-    """LASTSAVE once it has moved past `before`; SnapshotError after `timeout` seconds."""
+def wait_for_save(redis, before, timeout, running, clock=time.monotonic, sleep=time.sleep):
+    """LASTSAVE once it has moved past `before`; SnapshotError after `timeout` seconds.
+
+    Redis moves LASTSAVE only when a save to disk succeeds. A save that ends while LASTSAVE
+    stays put either failed (rdb_last_bgsave_status:err, reported at once) or was not one to
+    disk (a replica's transfer that was in progress, or one stopped by SIGUSR1): then another
+    is asked for.
+    """
     deadline = clock() + timeout
     while True:
         lastsave = int(redis.command("LASTSAVE"))
         if lastsave > before:
             return lastsave
+        persistence = parse_info(redis.command("INFO", "persistence"))
+        still_running = persistence.get("rdb_bgsave_in_progress") == "1"
+        if running and not still_running and int(persistence.get("rdb_last_save_time", before)) <= before:
+            if persistence.get("rdb_last_bgsave_status") != "ok":
+                raise SnapshotError(
+                    "the background save failed (rdb_last_bgsave_status:%s): see the Redis log "
+                    "(disk full? directory not writable?)" % persistence.get("rdb_last_bgsave_status")
+                )
+            still_running = start_save(redis)
+        running = still_running
         if clock() >= deadline:
             raise SnapshotError(
                 "BGSAVE did not finish within %d s (LASTSAVE still %d): see the Redis log; "
@@ -143,8 +159,8 @@ def take_save(redis, timeout, now=time.time, clock=time.monotonic, sleep=time.sl
     wait = before + 1 - now()
     if 0 < wait <= 2:
         sleep(wait)
-    start_save(redis)
-    lastsave = wait_for_save(redis, before, timeout, clock, sleep)
+    running = start_save(redis)
+    lastsave = wait_for_save(redis, before, timeout, running, clock, sleep)
     status = parse_info(redis.command("INFO", "persistence")).get("rdb_last_bgsave_status")
     if status != "ok":
         raise SnapshotError(

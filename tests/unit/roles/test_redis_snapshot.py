@@ -17,33 +17,54 @@ _spec.loader.exec_module(snapshot)
 
 
 class FakeRedis:
-    """Answers LASTSAVE, BGSAVE and INFO like a server whose save finishes after `save_polls` LASTSAVEs."""
+    """A server's LASTSAVE, BGSAVE and INFO persistence. A save finishes after `save_polls` LASTSAVEs and
+    ends as `outcome`: ok (LASTSAVE moves), err (it failed) or socket (a replica's transfer: ends with
+    status ok, LASTSAVE unchanged). `start_delay` LASTSAVEs pass before a scheduled save starts."""
 
-    def __init__(self, lastsave=1000, save_polls=2, bgsave_reply="Background saving started", status="ok"):
+    def __init__(self, lastsave=1000, save_polls=2, outcome="ok", saving=False, start_delay=0):
         self.lastsave = lastsave
         self.save_polls = save_polls
-        self.bgsave_reply = bgsave_reply
-        self.status = status
-        self.saving = False
+        self.outcome = outcome
+        self.saving = saving
+        self.start_delay = start_delay
+        self.status = "ok"
         self.commands = []
 
     def command(self, *words):
         self.commands.append(" ".join(words))
         if words[0] == "BGSAVE":
-            if self.bgsave_reply.startswith("ERR"):
-                raise snapshot.SnapshotError("BGSAVE SCHEDULE: " + self.bgsave_reply)
-            self.saving = True
-            return self.bgsave_reply
-        if words[0] == "LASTSAVE":
             if self.saving:
-                self.save_polls -= 1
-                if self.save_polls < 0:
-                    self.lastsave += 7
-                    self.saving = False
+                raise snapshot.SnapshotError("BGSAVE SCHEDULE: ERR Background save already in progress")
+            if self.start_delay:
+                return "Background saving scheduled"
+            self.saving = True
+            return "Background saving started"
+        if words[0] == "LASTSAVE":
+            self.tick()
             return str(self.lastsave)
         if words[0] == "INFO":
-            return "# Persistence\r\nloading:0\r\nrdb_last_bgsave_status:%s\r\n" % self.status
+            return (
+                "# Persistence\r\nrdb_bgsave_in_progress:%d\r\nrdb_last_save_time:%d\r\nrdb_last_bgsave_status:%s\r\n"
+                % (
+                    self.saving,
+                    self.lastsave,
+                    self.status,
+                )
+            )
         raise AssertionError("unexpected command %r" % (words,))
+
+    def tick(self):
+        if self.start_delay:
+            self.start_delay -= 1
+            self.saving = self.start_delay == 0
+        elif self.saving:
+            self.save_polls -= 1
+            if self.save_polls < 0:
+                self.saving = False
+                self.status = "err" if self.outcome == "err" else "ok"
+                if self.outcome == "ok":
+                    self.lastsave += 7
+                self.outcome, self.save_polls = "ok", 2
 
 
 class Clock:
@@ -75,43 +96,67 @@ def test_only_the_newest_snapshots_are_kept_and_other_files_never_chosen():
     assert snapshot.snapshots_to_delete(names, 5) == []
 
 
+def run(redis, timeout=60, start=2000.0):
+    clock = Clock(start)
+    return snapshot.take_save(redis, timeout=timeout, now=clock, clock=clock, sleep=clock.sleep), clock.now - start
+
+
 def test_a_save_is_waited_for_until_lastsave_moves():
-    redis, clock = FakeRedis(save_polls=3), Clock()
-    assert snapshot.take_save(redis, timeout=60, now=clock, clock=clock, sleep=clock.sleep) == 1007
+    redis = FakeRedis(save_polls=3)
+    assert run(redis)[0] == 1007
     assert redis.commands[:2] == ["LASTSAVE", "BGSAVE SCHEDULE"]
-    assert redis.commands.count("LASTSAVE") == 5
     assert redis.commands[-1] == "INFO persistence"
 
 
 def test_a_save_already_in_progress_is_waited_for():
-    redis, clock = FakeRedis(bgsave_reply="ERR Background save already in progress"), Clock()
-    redis.saving = True
-    assert snapshot.take_save(redis, timeout=60, now=clock, clock=clock, sleep=clock.sleep) == 1007
+    redis = FakeRedis(saving=True)
+    assert run(redis)[0] == 1007
+    assert redis.commands.count("BGSAVE SCHEDULE") == 1
+
+
+def test_a_save_scheduled_behind_an_aof_rewrite_is_not_taken_for_a_failed_one():
+    redis = FakeRedis(start_delay=3)
+    assert run(redis)[0] == 1007
+
+
+def test_a_replica_transfer_in_progress_is_followed_by_a_save_of_our_own():
+    redis = FakeRedis(saving=True, outcome="socket")
+    assert run(redis)[0] == 1007
+    assert redis.commands.count("BGSAVE SCHEDULE") == 2
+
+
+def test_a_failed_save_fails_at_once_not_after_the_timeout():
+    redis = FakeRedis(outcome="err")
+    with pytest.raises(snapshot.SnapshotError, match=r"background save failed.*rdb_last_bgsave_status:err"):
+        run(redis, timeout=600)
+    assert redis.commands.count("INFO persistence") <= 4
 
 
 def test_a_save_in_the_second_of_the_previous_one_is_started_a_second_later():
-    redis, clock = FakeRedis(lastsave=2000), Clock(start=2000.4)
+    clock, redis = Clock(2000.4), FakeRedis(lastsave=2000)
+    asked_at = []
+    answer = redis.command
+    redis.command = lambda *words: (asked_at.append(clock.now) if words[0] == "BGSAVE" else None) or answer(*words)
     snapshot.take_save(redis, timeout=60, now=clock, clock=clock, sleep=clock.sleep)
-    assert clock.now >= 2001
+    assert asked_at[0] >= 2001
 
 
 def test_a_save_that_does_not_finish_fails_after_the_timeout():
-    redis, clock = FakeRedis(save_polls=10**6), Clock()
     with pytest.raises(snapshot.SnapshotError, match=r"did not finish within 30 s.*redis_snapshot_timeout"):
-        snapshot.take_save(redis, timeout=30, now=clock, clock=clock, sleep=clock.sleep)
-    assert 30 <= clock.now - 2000 <= 32
-
-
-def test_a_failed_save_is_an_error():
-    redis, clock = FakeRedis(status="err"), Clock()
-    with pytest.raises(snapshot.SnapshotError, match="rdb_last_bgsave_status:err"):
-        snapshot.take_save(redis, timeout=60, now=clock, clock=clock, sleep=clock.sleep)
+        run(FakeRedis(save_polls=10**6), timeout=30)
 
 
 def test_other_bgsave_errors_are_not_taken_for_a_save_in_progress():
-    redis, clock = FakeRedis(bgsave_reply="ERR Another child process is active"), Clock()
-    with pytest.raises(snapshot.SnapshotError, match="Another child process"):
-        snapshot.take_save(redis, timeout=60, now=clock, clock=clock, sleep=clock.sleep)
+    redis = FakeRedis()
+
+    def refuse(*words):
+        if words[0] == "BGSAVE":
+            raise snapshot.SnapshotError("BGSAVE SCHEDULE: MISCONF Errors writing to the AOF file")
+        return FakeRedis.command(redis, *words)
+
+    redis.command = refuse
+    with pytest.raises(snapshot.SnapshotError, match="MISCONF"):
+        run(redis)
 
 
 @pytest.mark.parametrize(
