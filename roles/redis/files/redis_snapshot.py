@@ -193,9 +193,9 @@ def run_check_rdb(program, path):
     except OSError as error:
         raise SnapshotError("redis-check-rdb could not run: %s" % error) from error
     if proc.returncode != 0:
-        raise SnapshotError(
-            "redis-check-rdb found the copy damaged (it was not kept): %s" % (proc.stdout + proc.stderr).strip()[-300:]
-        )
+        # Its counters follow the error; the lines before them say what is wrong.
+        report = [line for line in (proc.stdout + proc.stderr).splitlines() if not line.startswith("[info]")]
+        raise SnapshotError("redis-check-rdb found the copy damaged (it was not kept): %s" % " ".join(report[-3:]))
     return check_rdb_counts(proc.stdout)
 
 

@@ -226,8 +226,12 @@ def test_the_copy_is_named_by_its_save_checked_and_counted(tmp_path, rdb_file):
 def test_a_damaged_copy_is_not_kept(tmp_path, rdb_file):
     backups = tmp_path / "backups"
     backups.mkdir()
-    check = fake_program(tmp_path / "check", "echo '--- RDB ERROR DETECTED ---'; exit 1\n")
-    with pytest.raises(snapshot.SnapshotError, match="damaged"):
+    check = fake_program(
+        tmp_path / "check",
+        "printf '%s\\n' '--- RDB ERROR DETECTED ---' '[offset 40] Unexpected EOF reading RDB file' "
+        "'[info] 0 keys read' '[info] 0 expires'; exit 1\n",
+    )
+    with pytest.raises(snapshot.SnapshotError, match=r"damaged.*Unexpected EOF reading RDB file$"):
         snapshot.copy_snapshot(str(rdb_file), str(backups), check)
     assert os.listdir(backups) == []
 
