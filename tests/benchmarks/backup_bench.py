@@ -31,7 +31,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.benchmarks.site_bench import ansible_env, copy_ingest_rows_per_second, timed_playbook
+from tests.benchmarks.site_bench import ansible_env, copy_ingest_rows_per_second, print_figures, timed_playbook
 from tests.support.ansible_runner import write_inventory
 from tests.support.containers import TestHost, docker_client, run_container, wait_for_boot
 
@@ -162,10 +162,7 @@ def main() -> int:
                 host.remove()
             network.remove()
 
-    print("MANTIS backup benchmark (fresh Debian 13 systemd test hosts, this machine)")
-    print(f"{'figure':<34} {'measured':<96} {'ratio':>7}  target")
-    for name, measured, ratio, target in figures:
-        print(f"{name:<34} {measured:<96} {ratio:>6.2f}x  {target}")
+    print_figures("MANTIS backup benchmark", figures)
     return 0
 
 

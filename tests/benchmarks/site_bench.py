@@ -273,11 +273,19 @@ def main() -> int:
         for host in created:
             host.remove()
 
-    print("MANTIS site benchmark (fresh Debian 13 systemd test hosts, this machine)")
-    print(f"{'figure':<30} {'measured':<48} {'ratio':>7}  target")
-    for name, measured, ratio, target in figures:
-        print(f"{name:<30} {measured:<48} {'' if ratio is None else f'{ratio:.2f}x':>7}  {target}")
+    print_figures("MANTIS site benchmark", figures)
     return 0
+
+
+def print_figures(title: str, figures: list[tuple[str, str, float | None, str]]) -> None:
+    """One line per figure: name, what was measured, the ratio to its baseline, the target."""
+    name_width = max([6] + [len(f[0]) for f in figures])
+    measured_width = max([8] + [len(f[1]) for f in figures])
+    print(f"{title} (fresh Debian 13 systemd test hosts, this machine)")
+    print(f"{'figure':<{name_width}} {'measured':<{measured_width}} {'ratio':>7}  target")
+    for name, measured, ratio, target in figures:
+        ratio_text = "" if ratio is None else f"{ratio:.2f}x"
+        print(f"{name:<{name_width}} {measured:<{measured_width}} {ratio_text:>7}  {target}")
 
 
 def _local_var(group: str, name: str) -> str:

@@ -152,6 +152,17 @@ def token_refused(double, value):
     return status == 401
 
 
+def assert_rotated(double, work, tokens, rotated, kept):
+    """After a rotation of `rotated`: its file holds a new working value, the old one is refused,
+    `kept` is untouched. Returns the new values."""
+    new_tokens = stored_tokens(work)
+    assert new_tokens[rotated] != tokens[rotated]
+    assert new_tokens[kept] == tokens[kept]
+    assert token_refused(double, tokens[rotated])
+    assert_tokens_work(double, new_tokens)
+    return new_tokens
+
+
 def test_a_token_without_its_file_fails_is_kept_or_rotated_as_asked(tmp_path):
     reader_file = tmp_path / "tokens" / "localhost-sensors-reader.token"
     with InfluxDBTestDouble(profile="2.9") as double:
@@ -170,11 +181,7 @@ def test_a_token_without_its_file_fails_is_kept_or_rotated_as_asked(tmp_path):
         # rotate: a new value is written; the old one is refused, the writer's is untouched.
         rotated, output = run_role(double.url, tmp_path, influxdb_tokens_missing_file="rotate")
         assert rotated["changed"] > 0
-        new_tokens = stored_tokens(tmp_path)
-        assert new_tokens["sensors-reader"] != tokens["sensors-reader"]
-        assert new_tokens["sensors-writer"] == tokens["sensors-writer"]
-        assert token_refused(double, tokens["sensors-reader"])
-        assert_tokens_work(double, new_tokens)
+        new_tokens = assert_rotated(double, tmp_path, tokens, "sensors-reader", "sensors-writer")
         assert not any(value in output for value in new_tokens.values())
         # With the file back, rotate mode is a no-op.
         again, _output = run_role(double.url, tmp_path, influxdb_tokens_missing_file="rotate")
@@ -202,11 +209,7 @@ def test_rotate_on_one_token_and_a_rotation_killed_before_its_value_was_stored(t
         ]
         rotated, _output = run_role(double.url, tmp_path, influxdb_tokens=role_tokens)
         assert rotated["changed"] > 0
-        new_tokens = stored_tokens(tmp_path)
-        assert new_tokens["sensors-writer"] != tokens["sensors-writer"]
-        assert new_tokens["sensors-reader"] == tokens["sensors-reader"]
-        assert token_refused(double, tokens["sensors-writer"])
-        assert_tokens_work(double, new_tokens)
+        new_tokens = assert_rotated(double, tmp_path, tokens, "sensors-writer", "sensors-reader")
 
         # A rotation killed after the create call left its marker beside the old value's file:
         # the next run (no rotate asked) replaces the token, and the file holds a working value.
