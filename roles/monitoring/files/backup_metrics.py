@@ -30,7 +30,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from prometheus_textfile import Metric, Sample, one_line, render, write_atomically
+from prometheus_textfile import Metric, Sample, one_line, render, write_and_report
 
 PROGRAM = "mantis-backup-metrics"
 BACKUP_TYPES = ("full", "diff", "incr")
@@ -210,14 +210,7 @@ def parse_arguments(argv):
 def main(argv=None):
     arguments = parse_arguments(argv)
     samples, errors = read_sources(arguments)
-    try:
-        write_atomically(arguments.output, render(METRICS, samples))
-    except OSError as error:
-        errors.append("cannot write %s: %s" % (arguments.output, one_line(error)))
-    if errors:
-        print("%s: %s" % (PROGRAM, "; ".join(errors)), file=sys.stderr)
-        return 1
-    return 0
+    return write_and_report(PROGRAM, arguments.output, render(METRICS, samples), errors)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import tempfile
 from collections import namedtuple
 
@@ -91,3 +92,16 @@ def write_atomically(path, text, mode=0o644):
 def one_line(error):
     """An error message on one line (psycopg2's and pgBackRest's span several)."""
     return " ".join(str(error).split())
+
+
+def write_and_report(program, path, text, errors):
+    """Write the file, then say on one line of stderr what failed (reading or writing);
+    the exit status: 0 when nothing did, else 1."""
+    try:
+        write_atomically(path, text)
+    except OSError as error:
+        errors = [*errors, "cannot write %s: %s" % (path, one_line(error))]
+    if errors:
+        print("%s: %s" % (program, "; ".join(errors)), file=sys.stderr)
+        return 1
+    return 0

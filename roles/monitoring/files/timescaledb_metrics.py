@@ -33,7 +33,7 @@ import sys
 import psycopg2
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from prometheus_textfile import Metric, Sample, one_line, render, write_atomically
+from prometheus_textfile import Metric, Sample, one_line, render, write_and_report
 
 PROGRAM = "mantis-timescaledb-metrics"
 SOCKET_DIR = "/var/run/postgresql"
@@ -355,15 +355,11 @@ def main(argv=None):
     arguments = parse_arguments(argv)
     try:
         password = read_password(arguments.password_file) if arguments.password_file else None
-        readings, errors = read_all(arguments, password)
-        write_atomically(arguments.output, metrics_text(readings))
-    except (ReadError, OSError) as error:
-        print("%s: %s" % (PROGRAM, one_line(error)), file=sys.stderr)
+    except ReadError as error:
+        print("%s: %s" % (PROGRAM, error), file=sys.stderr)
         return 1
-    if errors:
-        print("%s: %s" % (PROGRAM, "; ".join(errors)), file=sys.stderr)
-        return 1
-    return 0
+    readings, errors = read_all(arguments, password)
+    return write_and_report(PROGRAM, arguments.output, metrics_text(readings), errors)
 
 
 if __name__ == "__main__":

@@ -272,10 +272,11 @@ def test_an_output_that_cannot_be_written_keeps_the_previous_file_and_is_status_
     snapshots = tmp_path / "snapshots"
     snapshots.mkdir()
 
-    def disk_full(path, text):
+    def disk_full(source, destination):
         raise OSError(28, "No space")
 
-    monkeypatch.setattr(backup, "write_atomically", disk_full)
+    monkeypatch.setattr(os, "rename", disk_full)
     assert backup.main(["--output", str(output), "--redis-snapshot-dir", str(snapshots)]) == 1
     assert output.read_text() == "previous\n"
-    assert capsys.readouterr().err.startswith("mantis-backup-metrics: cannot write %s: [Errno 28] No space" % output)
+    assert sorted(os.listdir(tmp_path)) == ["mantis_backup.prom", "snapshots"]
+    assert capsys.readouterr().err == "mantis-backup-metrics: cannot write %s: [Errno 28] No space\n" % output

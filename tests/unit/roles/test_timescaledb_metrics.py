@@ -494,7 +494,10 @@ def test_an_unreadable_password_file_fails_before_writing_and_keeps_the_previous
 def test_an_output_directory_that_cannot_be_written_is_status_1(tmp_path, fake_server, capsys):
     status = metrics.main(["--output", str(tmp_path / "missing-dir" / "x.prom"), "--database", "tsdb"])
     assert status == 1
-    assert "No such file or directory" in capsys.readouterr().err
+    assert capsys.readouterr().err.startswith(
+        "mantis-timescaledb-metrics: cannot write %s: [Errno 2] No such file or directory"
+        % (tmp_path / "missing-dir" / "x.prom")
+    )
 
 
 def test_the_host_defaults_to_the_socket_directory_when_it_exists(monkeypatch):
