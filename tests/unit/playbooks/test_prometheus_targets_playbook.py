@@ -198,7 +198,7 @@ def test_promtool_accepts_the_configuration_and_the_rules_pass_their_tests(runs)
         (") < 0.15", ") < 0.05"),
         ("tmpfs|", ""),
         ("for: 5m", "for: 15m"),
-        ("{{ $labels.hypertable }} in database", "{{ $labels.hypertabel }} in database"),
+        ("on {{ $labels.hypertable }}{{ end }} in database", "on {{ $labels.hypertabel }}{{ end }} in database"),
     ],
 )
 def test_the_promtool_tests_catch_a_wrong_rule(runs, tmp_path, before, after):
