@@ -1,8 +1,9 @@
 # mantis.datalayer — developer and CI entry points.
 #
-#   make test                 everything CI runs: set-up, lint, unit, integration, Molecule
+#   make test                 everything CI runs: set-up, lint, unit, promtool, integration, Molecule
+#   make promtool             the Prometheus files of playbooks/prometheus_targets.yml through promtool
 #   make demo                 the whole data layer on four local containers, verified; make demo-clean
-#   make lint | unit | integration | molecule | sanity
+#   make lint | unit | promtool | integration | molecule | sanity
 #   make molecule SCENARIOS=smoke        one Molecule scenario
 #   make integration INTEGRATION_TESTS=tests/integration/redis   one area's integration tests
 #   make bench                the site's speed figures, each against a same-run baseline
@@ -41,13 +42,13 @@ PGLITE_DIR := tests/support/pglite
 STAMP_NODE := $(PGLITE_DIR)/node_modules/.installed-$(shell cat $(PGLITE_DIR)/package-lock.json | sha256sum | cut -c1-12)
 
 .PHONY: help test bootstrap venv host-tools node docker images collection lint yamllint ruff ansible-lint \
-        sanity unit integration molecule bench bench-redis bench-backup bench-timescale build changelog clean \
+        sanity unit promtool integration molecule bench bench-redis bench-backup bench-timescale build changelog clean \
         demo demo-clean
 
 help:
-	@sed -n '2,13p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,15p' Makefile | sed 's/^# \{0,1\}//'
 
-test: bootstrap lint unit integration molecule
+test: bootstrap lint unit promtool integration molecule
 	@echo "make test: all suites passed"
 
 bootstrap: venv host-tools node docker images collection
@@ -70,6 +71,21 @@ host-tools:
 	  echo "installing Debian packages:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
+
+# promtool comes from Debian's `prometheus` package, which is not in HOST_TOOLS: installing it
+# would also install and start a Prometheus server (and, as a recommended package, a node
+# exporter on port 9100) on this machine. Only the promtool binary (linked against libc alone)
+# is taken from the package: downloaded with apt-get into .cache, nothing installed or started.
+PROMTOOL_PACKAGE := prometheus
+PROMTOOL := .cache/host-tools/bin/promtool
+$(PROMTOOL):
+	@mkdir -p $(@D) .cache/host-tools/deb
+	@echo "extracting promtool from Debian's package $(PROMTOOL_PACKAGE)"
+	@cd .cache/host-tools/deb && rm -f *.deb && { apt-get download -qq $(PROMTOOL_PACKAGE) 2>/dev/null || { \
+	  apt-get update -qq && apt-get download -qq $(PROMTOOL_PACKAGE); }; }
+	@dpkg-deb --fsys-tarfile .cache/host-tools/deb/$(PROMTOOL_PACKAGE)_*.deb | tar -xO ./usr/bin/promtool > $@.part
+	@chmod 0755 $@.part && mv $@.part $@ && rm -rf .cache/host-tools/deb
+	@$@ --version | head -1
 
 # The TimescaleDB community edition in PGlite (WebAssembly) that the integration tests
 # use for what Debian's Apache edition cannot do: Debian's Node.js and npm, and the npm
@@ -119,8 +135,26 @@ sanity: venv host-tools
 	@cd $(SANITY_DIR) && git init -q && git add -A
 	cd $(SANITY_DIR) && ansible-test sanity --python 3.11 --requirements --color no
 
-unit: venv collection
-	pytest tests/unit $(PYTEST_ARGS)
+# promtool: tests/unit/playbooks/test_prometheus_targets_playbook.py checks that the generated
+# rules' promtool tests fail on a wrong rule.
+unit: venv collection $(PROMTOOL)
+	PROMTOOL=$(CURDIR)/$(PROMTOOL) pytest tests/unit $(PYTEST_ARGS)
+
+# playbooks/prometheus_targets.yml for the example inventory and an all-in-one host (TLS, basic
+# auth, backups on the host itself), then promtool on what it wrote: the configuration (with its
+# target files and the rules it names), the rules, and the rules' unit tests.
+PROMETHEUS_INVENTORIES := example=inventories/example all_in_one=tests/support/prometheus/all_in_one.yml
+promtool: venv collection $(PROMTOOL)
+	@for entry in $(PROMETHEUS_INVENTORIES); do \
+	  name=$${entry%%=*}; inventory=$${entry#*=}; dir=$(CURDIR)/.cache/prometheus/$$name; \
+	  echo "== $$inventory -> .cache/prometheus/$$name"; \
+	  rm -rf $$dir; \
+	  out=$$(ansible-playbook -i $$inventory playbooks/prometheus_targets.yml -e prometheus_targets_dir=$$dir 2>&1) \
+	    || { echo "$$out"; exit 1; }; \
+	  $(PROMTOOL) check config $$dir/prometheus.yml; \
+	  $(PROMTOOL) check rules --lint-fatal $$dir/rules/mantis.rules.yml; \
+	  $(PROMTOOL) test rules $$dir/rules/mantis.rules.test.yml; \
+	done
 
 integration: bootstrap
 	pytest $(INTEGRATION_TESTS) $(PYTEST_ARGS)
