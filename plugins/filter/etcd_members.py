@@ -42,7 +42,9 @@ author:
 EXAMPLES = r"""
 - name: etcd's initial-cluster list
   ansible.builtin.debug:
-    msg: "{{ groups['etcd'] | mantis.datalayer.etcd_members(hostvars) | map(attribute='initial_cluster_entry') | join(',') }}"
+    msg: >-
+      {{ groups['etcd'] | mantis.datalayer.etcd_members(hostvars)
+         | map(attribute='initial_cluster_entry') | join(',') }}
 """
 
 RETURN = r"""

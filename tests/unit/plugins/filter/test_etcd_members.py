@@ -15,7 +15,12 @@ def test_defaults_come_from_the_inventory_name():
 def test_inventory_variables_win_over_ansible_host_and_defaults():
     hostvars = {
         "db1": {"ansible_host": "10.0.0.1"},
-        "db2": {"ansible_host": "10.0.0.2", "etcd_address": "10.1.0.2", "etcd_name": "plant-b", "etcd_client_port": 12379},
+        "db2": {
+            "ansible_host": "10.0.0.2",
+            "etcd_address": "10.1.0.2",
+            "etcd_name": "plant-b",
+            "etcd_client_port": 12379,
+        },
     }
     members = etcd_members(["db1", "db2"], hostvars, peer_port=12380)
     assert members[0]["peer_url"] == "https://10.0.0.1:12380"
