@@ -161,10 +161,7 @@ integration: bootstrap
 
 molecule: bootstrap
 	@test -n "$(SCENARIOS)" || { echo "molecule: no scenario found" >&2; exit 1; }
-	@for scenario in $(SCENARIOS); do \
-	  echo "== molecule test -s $$scenario"; \
-	  molecule test -s $$scenario || exit 1; \
-	done
+	tests/support/run-molecule.sh $(SCENARIOS)
 
 # The MANTIS data layer on four local systemd containers (inventories/local): create them
 # (or start the existing ones again), prepare them as test hosts (the InfluxDB v2 API test
