@@ -73,8 +73,8 @@ def parse_sections(text):
     for line in (text or "").splitlines():
         line = line.rstrip("\r")
         if line.startswith("@"):
-            kind, _, member = line[1:].partition(" ")
-            current = (kind, member.strip())
+            words = line[1:].split(" ", 1)
+            current = (words[0], words[1].strip() if len(words) > 1 else "")
             sections[current] = []
         elif current is not None:
             sections[current].append(line.strip())
