@@ -16,8 +16,8 @@ description:
     between C(@sentinel <member>) and C(@server <member>) marker lines) and decides which member is
     the primary.
   - The running Sentinels decide whenever one of them answers (the most frequent answer; a tie goes to
-    the first member's Sentinel in the list's order): after a failover the primary is the one Sentinel
-    promoted, never the inventory's.
+    the first member's Sentinel in the list's order), so after a failover the primary is the one
+    Sentinel promoted, never the inventory's.
   - Without a Sentinel answer, a server that is a primary with at least one replica connected (or that
     replicas name as their primary) is the primary, so a run while the Sentinels are stopped does not
     demote the current primary either.
