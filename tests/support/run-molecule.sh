@@ -17,7 +17,7 @@ mkdir -p "$logs"
 rm -f "$logs"/*.log "$logs"/*.status
 
 # Longest first (measured on this project's 2-core machine); others after, in the order given.
-longest=(backup default all_in_one airgapped redis timescaledb postgresql influxdb smoke)
+longest=(ha backup default all_in_one airgapped redis timescaledb postgresql influxdb smoke)
 ordered=()
 for scenario in "${longest[@]}"; do
     for given in "$@"; do [ "$given" = "$scenario" ] && ordered+=("$scenario"); done
