@@ -62,12 +62,7 @@ _value:
     initial_cluster_entry: {description: "C(name=peer_url), as etcd's initial-cluster takes it", type: str}
 """
 
-from ansible.errors import AnsibleFilterError
-
-
-def url_host(address):
-    """An IPv6 address goes in brackets in a URL."""
-    return "[%s]" % address if ":" in address and not address.startswith("[") else address
+from ansible_collections.mantis.datalayer.plugins.plugin_utils.cluster_members import cluster_members, url_host
 
 
 def etcd_member(host, variables, client_port=2379, peer_port=2380):
@@ -88,16 +83,9 @@ def etcd_member(host, variables, client_port=2379, peer_port=2380):
 
 
 def etcd_members(hosts, hostvars, client_port=2379, peer_port=2380):
-    members = []
-    for host in hosts or []:
-        if host not in hostvars:
-            raise AnsibleFilterError("etcd_members: host %s is not in the inventory" % host)
-        members.append(etcd_member(host, hostvars[host], client_port, peer_port))
-    names = [member["name"] for member in members]
-    duplicates = sorted(set(name for name in names if names.count(name) > 1))
-    if duplicates:
-        raise AnsibleFilterError("etcd_members: member names must be unique, %s is used twice" % ", ".join(duplicates))
-    return members
+    return cluster_members(
+        "etcd_members", hosts, hostvars, lambda host, variables: etcd_member(host, variables, client_port, peer_port)
+    )
 
 
 class FilterModule(object):

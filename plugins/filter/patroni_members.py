@@ -61,12 +61,7 @@ _value:
     postgresql_endpoint: {description: "C(address:postgresql_port), IPv6 addresses in brackets", type: str}
 """
 
-from ansible.errors import AnsibleFilterError
-
-
-def url_host(address):
-    """An IPv6 address goes in brackets before a port."""
-    return "[%s]" % address if ":" in address and not address.startswith("[") else address
+from ansible_collections.mantis.datalayer.plugins.plugin_utils.cluster_members import cluster_members, url_host
 
 
 def patroni_member(host, variables, postgresql_port=5432, restapi_port=8008):
@@ -83,18 +78,12 @@ def patroni_member(host, variables, postgresql_port=5432, restapi_port=8008):
 
 
 def patroni_members(hosts, hostvars, postgresql_port=5432, restapi_port=8008):
-    members = []
-    for host in hosts or []:
-        if host not in hostvars:
-            raise AnsibleFilterError("patroni_members: host %s is not in the inventory" % host)
-        members.append(patroni_member(host, hostvars[host], postgresql_port, restapi_port))
-    names = [member["name"] for member in members]
-    duplicates = sorted(set(name for name in names if names.count(name) > 1))
-    if duplicates:
-        raise AnsibleFilterError(
-            "patroni_members: member names must be unique, %s is used twice" % ", ".join(duplicates)
-        )
-    return members
+    return cluster_members(
+        "patroni_members",
+        hosts,
+        hostvars,
+        lambda host, variables: patroni_member(host, variables, postgresql_port, restapi_port),
+    )
 
 
 class FilterModule(object):
