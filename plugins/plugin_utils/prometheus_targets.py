@@ -18,7 +18,18 @@ import re
 from ansible_collections.mantis.datalayer.plugins.module_utils.duration import parse_duration
 
 # The inventory groups of the data layer, in the order site.yml applies their roles.
-MANTIS_GROUPS = ("postgresql", "timescaledb", "influxdb", "redis", "backup")
+# The cluster groups (high availability) follow: their hosts get the node exporter, and the Redis
+# exporter where they run Redis; the members of a Patroni cluster have no PostgreSQL exporter yet.
+MANTIS_GROUPS = (
+    "postgresql",
+    "timescaledb",
+    "influxdb",
+    "redis",
+    "backup",
+    "postgresql_cluster",
+    "timescaledb_cluster",
+    "redis_cluster",
+)
 
 # What each host variable is when the inventory does not set it: the defaults of
 # roles/monitoring (the monitoring contract of issue #15), roles/influxdb, roles/redis and
@@ -53,7 +64,7 @@ BACKUP_TYPES = ("full", "diff", "incr")
 EXPORTERS = (
     ("node", MANTIS_GROUPS),
     ("postgres", ("postgresql", "timescaledb")),
-    ("redis", ("redis",)),
+    ("redis", ("redis", "redis_cluster")),
     ("influxdb", ("influxdb",)),
 )
 
@@ -155,7 +166,7 @@ def read_inventory(hostvars, groups):
             listen, port = _split_address(view.get("influxdb_bind_address"), name, "influxdb_bind_address")
             host["ports"]["influxdb"] = port
             host["influxdb_listen"] = listen
-        if "redis" in host["groups"]:
+        if "redis" in host["groups"] or "redis_cluster" in host["groups"]:
             host["redis_snapshots"] = _truthy(view.get("redis_snapshots"))
             host["redis_snapshot_schedule"] = str(view.get("redis_snapshot_schedule"))
             host["redis_snapshot_delay"] = _duration(

@@ -46,6 +46,32 @@ def test_a_host_in_postgresql_and_timescaledb_is_one_postgres_target():
     assert addresses(jobs["redis"]) == ["10.0.0.3:9121"]
 
 
+def test_cluster_hosts_get_the_node_exporter_and_redis_where_they_run_it():
+    # Three hosts that are Patroni members and a replicated Redis, one repository host: the
+    # monitoring play gives every one the node exporter, the Redis exporter to redis_cluster,
+    # and (not yet) no PostgreSQL exporter to the Patroni members.
+    members = ["db1", "db2", "db3"]
+    groups = {
+        "etcd": members,
+        "postgresql_cluster": members,
+        "timescaledb_cluster": members,
+        "redis_cluster": members,
+        "backup": ["repo1"],
+    }
+    jobs = jobs_of({name: {} for name in members + ["repo1"]}, groups)
+    assert list(jobs) == ["node", "redis"]
+    assert addresses(jobs["node"]) == ["repo1:9100", "db1:9100", "db2:9100", "db3:9100"]
+    assert jobs["node"]["targets"][1]["labels"] == {
+        "host": "db1",
+        "mantis_role": "postgresql_cluster,timescaledb_cluster,redis_cluster",
+    }
+    assert addresses(jobs["redis"]) == ["db1:9121", "db2:9121", "db3:9121"]
+    assert jobs["redis"]["targets"][0]["labels"] == {"host": "db1", "mantis_role": "redis_cluster"}
+    hosts = {host["name"]: host for host in read_inventory({}, groups)}
+    assert hosts["db2"]["redis_snapshots"] is True
+    assert "redis_snapshots" not in hosts["repo1"]
+
+
 def test_ports_scrape_host_and_influxdb_address_come_from_the_host():
     groups = {"influxdb": ["influx1"], "backup": ["repo1"]}
     hostvars = {
