@@ -58,7 +58,7 @@ def test_cluster_hosts_get_the_node_exporter_and_redis_where_they_run_it():
         "redis_cluster": members,
         "backup": ["repo1"],
     }
-    jobs = jobs_of({name: {} for name in members + ["repo1"]}, groups)
+    jobs = jobs_of({name: {} for name in [*members, "repo1"]}, groups)
     assert list(jobs) == ["node", "redis"]
     assert addresses(jobs["node"]) == ["repo1:9100", "db1:9100", "db2:9100", "db3:9100"]
     assert jobs["node"]["targets"][1]["labels"] == {
